@@ -1,0 +1,194 @@
+#pragma once
+// What `log()` collects during one stage's epoch, and how it becomes the
+// step and epoch values that callbacks, the progress bar and loggers read.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../log_options.hpp"
+#include "fx.hpp"
+
+namespace lightning::detail {
+
+/// One logged key with its resolved options and accumulated state. Values are
+/// kept as tensors: nothing is read to the host here.
+struct ResultEntry {
+  std::string name;
+  Fx fx = Fx::none;
+  bool on_step = false, on_epoch = false, prog_bar = false, logger = true;
+  Reduce reduce = Reduce::mean;
+  bool sync_dist = false;
+  uint64_t last_call = 0;      // the hook call that logged it last
+  bool step_fresh = false;     // logged at the current step, not yet published
+  torch::Tensor step_value;    // detached
+  torch::Tensor cumulated;     // float32: sum(v * bs), or sum/max/min
+  int64_t cumulated_batch_size = 0;
+  // A metric object (torchmetrics-style): its epoch value is its own compute().
+  void* metric = nullptr;
+  torch::Tensor (*metric_compute)(void*) = nullptr;
+  void (*metric_reset)(void*) = nullptr;
+
+  bool same_options(const ResultEntry& o) const noexcept {
+    return on_step == o.on_step && on_epoch == o.on_epoch && prog_bar == o.prog_bar &&
+           logger == o.logger && reduce == o.reduce && sync_dist == o.sync_dist;
+  }
+
+  torch::Tensor epoch_value() const {
+    if (metric) return metric_compute(metric);
+    if (reduce == Reduce::mean) return cumulated / static_cast<double>(cumulated_batch_size);
+    return cumulated;
+  }
+};
+
+/// Where a value for the maps of metrics goes.
+struct MetricMaps {
+  std::map<std::string, torch::Tensor> callback, logged, progress;
+
+  void put(const ResultEntry& e, const std::string& key, const torch::Tensor& v) {
+    callback[key] = v;
+    if (e.logger) logged[key] = v;
+    if (e.prog_bar) progress[key] = v;
+  }
+};
+
+/// The results of one stage (training, or evaluation) for the current epoch.
+class ResultCollection {
+ public:
+  /// Records one `log()` call. `batch_size` is called only if the epoch
+  /// value needs it.
+  template <class BatchSizeFn>
+  ResultEntry& log(Fx fx, uint64_t call_id, std::string_view name, const torch::Tensor& value,
+                   const LogOptions& opts, BatchSizeFn&& batch_size) {
+    ResultEntry& e = entry(fx, call_id, name, opts);
+    if (e.metric) {
+      throw std::invalid_argument("lightning: `" + e.name +
+                                  "` was logged as a metric object before; log a tensor under another name");
+    }
+    auto v = value.detach();
+    if (e.on_step) {
+      e.step_value = v;
+      e.step_fresh = true;
+    }
+    if (e.on_epoch) accumulate(e, v, opts, batch_size);
+    return e;
+  }
+
+  template <class M>
+  void log_metric(Fx fx, uint64_t call_id, std::string_view name, M& metric, const LogOptions& opts) {
+    ResultEntry& e = entry(fx, call_id, name, opts);
+    e.metric = &metric;
+    e.metric_compute = [](void* m) { return static_cast<M*>(m)->compute(); };
+    e.metric_reset = [](void* m) { static_cast<M*>(m)->reset(); };
+    if (e.on_step) {
+      e.step_value = metric.compute().detach();
+      e.step_fresh = true;
+    }
+  }
+
+  /// Step values logged since the last call go to the maps.
+  void publish_step(MetricMaps& maps) {
+    for (auto& e : entries_) {
+      if (!e.step_fresh) continue;
+      e.step_fresh = false;
+      maps.callback[e.name] = e.step_value;
+      maps.put(e, e.on_epoch ? e.name + "_step" : e.name, e.step_value);
+    }
+  }
+
+  /// Epoch values go to the maps, after any step values still pending.
+  void publish_epoch(MetricMaps& maps) {
+    publish_step(maps);
+    for (auto& e : entries_) {
+      if (!e.on_epoch) continue;
+      if (!e.metric && !e.cumulated.defined()) continue;
+      auto v = e.epoch_value().detach();
+      maps.callback[e.name] = v;
+      maps.put(e, e.on_step ? e.name + "_epoch" : e.name, v);
+    }
+  }
+
+  /// Epoch values keyed as loggers see them (`name`, or `name_epoch`).
+  std::map<std::string, torch::Tensor> epoch_values(bool logger_only) const {
+    std::map<std::string, torch::Tensor> out;
+    for (auto& e : entries_)
+      if (e.on_epoch && (e.metric || e.cumulated.defined()) && (e.logger || !logger_only))
+        out[e.on_step ? e.name + "_epoch" : e.name] = e.epoch_value();
+    return out;
+  }
+
+  void reset() {
+    for (auto& e : entries_)
+      if (e.metric_reset) e.metric_reset(e.metric);
+    entries_.clear();
+  }
+
+  bool empty() const noexcept { return entries_.empty(); }
+  const std::vector<ResultEntry>& entries() const noexcept { return entries_; }
+
+ private:
+  ResultEntry& entry(Fx fx, uint64_t call_id, std::string_view name, const LogOptions& opts) {
+    auto rule = fx_log_rule(fx);
+    if (!rule) throw std::logic_error("You can't `log()` inside `" + std::string(fx_name(fx)) + "`.");
+    ResultEntry fresh;
+    fresh.fx = fx;
+    fresh.on_step = opts.on_step.value_or(rule->default_on_step);
+    fresh.on_epoch = opts.on_epoch.value_or(rule->default_on_epoch);
+    fresh.prog_bar = opts.prog_bar;
+    fresh.logger = opts.logger;
+    fresh.reduce = opts.reduce_fx;
+    fresh.sync_dist = opts.sync_dist;
+    if (fresh.on_step && !rule->step_allowed)
+      throw std::logic_error("You can't log(" + std::string(name) + ", on_step=true) in `" + std::string(fx_name(fx)) +
+                             "`, must be one of false.");
+    if (!fresh.on_epoch && rule->epoch_forbidden_false)
+      throw std::logic_error("You can't log(" + std::string(name) + ", on_epoch=false) in `" +
+                             std::string(fx_name(fx)) + "`, must be one of true.");
+    if (!fresh.on_step && !fresh.on_epoch)
+      throw std::logic_error("log(" + std::string(name) + "): on_step and on_epoch are both false: nothing would be logged.");
+    // Few keys per stage: a linear scan beats hashing and allocates nothing.
+    for (auto& e : entries_) {
+      if (e.name != name) continue;
+      if (!e.same_options(fresh) && e.fx == fx && e.last_call == call_id)
+        throw std::logic_error("You called `log(" + e.name + ", ...)` twice in `" + std::string(fx_name(fx)) +
+                               "` with different arguments. This is not allowed.");
+      if (!e.same_options(fresh)) {
+        fresh.name = e.name;
+        fresh.last_call = call_id;
+        e = std::move(fresh);
+        return e;
+      }
+      e.last_call = call_id;
+      return e;
+    }
+    fresh.name = std::string(name);
+    fresh.last_call = call_id;
+    return entries_.emplace_back(std::move(fresh));
+  }
+
+  template <class BatchSizeFn>
+  static void accumulate(ResultEntry& e, const torch::Tensor& v, const LogOptions& opts, BatchSizeFn& batch_size) {
+    auto x = v.numel() == 1 ? v.reshape({}) : v.mean();
+    x = x.to(torch::kFloat);
+    switch (e.reduce) {
+      case Reduce::mean: {
+        const int64_t bs = opts.batch_size ? *opts.batch_size : batch_size();
+        auto w = x * static_cast<double>(bs);
+        e.cumulated = e.cumulated.defined() ? e.cumulated + w : w;
+        e.cumulated_batch_size += bs;
+        break;
+      }
+      case Reduce::sum: e.cumulated = e.cumulated.defined() ? e.cumulated + x : x; break;
+      case Reduce::max: e.cumulated = e.cumulated.defined() ? torch::maximum(e.cumulated, x) : x; break;
+      case Reduce::min: e.cumulated = e.cumulated.defined() ? torch::minimum(e.cumulated, x) : x; break;
+    }
+  }
+
+  std::vector<ResultEntry> entries_;
+};
+
+}  // namespace lightning::detail

@@ -1,0 +1,26 @@
+#pragma once
+// lightning-cpp: PyTorch Lightning for C++. One include for users:
+//   #include <lightning/lightning.hpp>
+//   namespace L = lightning;
+#include <boost/hana/adapt_struct.hpp>
+
+#include "callbacks/callbacks.hpp"
+#include "callbacks/progress_bar.hpp"
+#include "data/batch.hpp"
+#include "data/datamodule.hpp"
+#include "data/loader.hpp"
+#include "data/tensor_loader.hpp"
+#include "hooks.hpp"
+#include "log_options.hpp"
+#include "loggers/loggers.hpp"
+#include "metrics/accuracy.hpp"
+#include "metrics/metric.hpp"
+#include "module.hpp"
+#include "optim/optimizer.hpp"
+#include "precision/f32.hpp"
+#include "seed.hpp"
+#include "stage.hpp"
+#include "strategy/single.hpp"
+#include "trainer.hpp"
+#include "trainer_options.hpp"
+#include "version.hpp"

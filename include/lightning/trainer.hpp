@@ -1,0 +1,873 @@
+#pragma once
+// Trainer<Model, Policies...>: owns *how* the loop runs. Policies (precision,
+// strategy, callbacks, loggers, optimizer) come in any order and are found by
+// kind; each hook is resolved at compile time, and a hook or feature nobody
+// defined is not in the binary.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "callbacks/callbacks.hpp"
+#include "callbacks/progress_bar.hpp"
+#include "data/batch.hpp"
+#include "data/datamodule.hpp"
+#include "data/loader.hpp"
+#include "detail/results.hpp"
+#include "detail/trainer_link.hpp"
+#include "hooks.hpp"
+#include "loggers/loggers.hpp"
+#include "module.hpp"
+#include "optim/optimizer.hpp"
+#include "policies/kinds.hpp"
+#include "precision/f32.hpp"
+#include "stage.hpp"
+#include "strategy/single.hpp"
+#include "trainer_options.hpp"
+
+namespace lightning {
+
+/// What `L.Trainer()` gives: a progress bar (more defaults join as they land).
+using DefaultCallbacks = Callbacks<ProgressBar>;
+using DefaultLoggers = Loggers<>;
+
+/// What a step that returns nothing passes to `on_*_batch_end`.
+struct NoOutput {};
+
+namespace detail {
+template <class>
+inline constexpr bool always_false = false;
+
+/// The loss inside what `training_step` returned: the tensor itself, a
+/// `loss` member, or a map's "loss" entry.
+template <class Out>
+torch::Tensor loss_of(const Out& out) {
+  if constexpr (std::is_convertible_v<const Out&, torch::Tensor>) {
+    return out;
+  } else if constexpr (requires { out.loss; }) {
+    return out.loss;
+  } else if constexpr (requires { out.find("loss") == out.end(); }) {
+    auto it = out.find("loss");
+    if (it == out.end()) throw std::invalid_argument("training_step returned a map without a \"loss\" entry");
+    return it->second;
+  } else {
+    static_assert(always_false<Out>,
+                  "lightning: training_step must return the loss tensor, a struct with a `loss` member, "
+                  "or a map with a \"loss\" entry");
+  }
+}
+
+/// `outputs["loss"]` seen by `on_train_batch_end` is the loss divided by K.
+template <class Out>
+void set_loss(Out& out, const torch::Tensor& loss) {
+  if constexpr (std::is_same_v<Out, torch::Tensor>) out = loss;
+  else if constexpr (requires { out.loss = loss; }) out.loss = loss;
+  else if constexpr (requires { out["loss"] = loss; }) out["loss"] = loss;
+}
+
+template <class M>
+constexpr bool automatic_optimization() {
+  if constexpr (requires { M::automatic_optimization; }) return M::automatic_optimization;
+  else return true;
+}
+
+/// Where a callback runs in `on_train_epoch_end`: plain callbacks before the
+/// module's hook, monitoring ones (EarlyStopping) after, checkpoints last.
+template <class C>
+constexpr int callback_phase() {
+  if constexpr (requires { C::lightning_callback_phase; }) return C::lightning_callback_phase;
+  else return 0;
+}
+
+struct NoLoader {};
+
+/// Stands in for the optimizer of a module in manual optimization that has none.
+struct NoOptimizer {
+  void zero_grad() {}
+  void step() {}
+};
+
+template <class... Cs>
+constexpr bool check_callback_set(Callbacks<Cs...>*) {
+  return (hooks::check_no_misspelled_hooks<Cs>() && ...);
+}
+
+template <class M, class B>
+decltype(auto) default_predict(M& m, B& batch) {
+  if constexpr (requires { m.forward(batch); }) return m.forward(batch);
+  else if constexpr (requires { m.forward(batch.data); }) return m.forward(batch.data);
+  else static_assert(always_false<M>, "lightning: predict needs `predict_step(batch, batch_idx)` or a `forward(batch)` in the module");
+}
+
+template <class Opt>
+struct optimizer_type_of {
+  using type = typename Opt::optimizer_type;
+};
+template <>
+struct optimizer_type_of<NoOptimizerPolicy> {
+  using type = void;
+};
+template <class M, bool configures>
+struct module_optimizer_type {
+  using type = void;
+};
+template <class M>
+struct module_optimizer_type<M, true> {
+  using type = std::remove_cvref_t<decltype(std::declval<M&>().configure_optimizers())>;
+};
+
+/// Builds an object in place from a call's result, so a non-movable
+/// optimizer can be stored in an optional (guaranteed copy elision).
+template <class F>
+struct from_call {
+  F f;
+  operator std::invoke_result_t<F&>() { return f(); }
+};
+template <class F>
+from_call(F) -> from_call<F>;
+}  // namespace detail
+
+template <class Model, class... Policies>
+class Trainer {
+  static_assert(detail::check_policies<Policies...>());
+  static_assert(LightningModuleType<Model>,
+                "lightning: Trainer<Model, ...>: Model must derive from L::LightningModule<Model, HParams>");
+
+ public:
+  using model_type = Model;
+  using precision_type = detail::find_policy_t<policy_kind::precision, precision::F32, Policies...>;
+  using strategy_type = detail::find_policy_t<policy_kind::strategy, strategy::Single, Policies...>;
+  using callbacks_type = detail::find_policy_t<policy_kind::callbacks, DefaultCallbacks, Policies...>;
+  using loggers_type = detail::find_policy_t<policy_kind::loggers, DefaultLoggers, Policies...>;
+  using optimizer_policy_type = detail::find_policy_t<policy_kind::optimizer, NoOptimizerPolicy, Policies...>;
+
+  static constexpr bool automatic_optimization = detail::automatic_optimization<Model>();
+  static constexpr bool module_configures_optimizers = hooks::configure_optimizers::named<Model>;
+  static constexpr bool has_optimizer_policy = !std::is_same_v<optimizer_policy_type, NoOptimizerPolicy>;
+
+  static_assert(hooks::training_step::named<Model>,
+                "lightning: the module must define `training_step(batch, batch_idx)` returning the loss");
+  static_assert(!(module_configures_optimizers && has_optimizer_policy),
+                "lightning: both the module's configure_optimizers() and an L::Optimizer<...> Trainer policy supply "
+                "an optimizer; which one wins would be ambiguous: remove one of them");
+  static_assert(module_configures_optimizers || has_optimizer_policy || !automatic_optimization,
+                "lightning: automatic optimization needs an optimizer: define `auto configure_optimizers()` in the "
+                "module, or give the Trainer an L::Optimizer<...> policy");
+  static_assert(hooks::check_no_misspelled_hooks<Model>());
+  static_assert(detail::check_callback_set(static_cast<callbacks_type*>(nullptr)));
+
+  using optimizer_type =
+      std::conditional_t<module_configures_optimizers,
+                         typename detail::module_optimizer_type<Model, module_configures_optimizers>::type,
+                         typename detail::optimizer_type_of<optimizer_policy_type>::type>;
+
+  /// `Trainer({.max_epochs = 10}, L::ModelCheckpoint({...}), ...)`: each
+  /// extra argument replaces the default instance of the callback, logger
+  /// or policy of its type.
+  template <class... Components>
+  explicit Trainer(TrainerOptions options = {}, Components&&... components) : opts_(detail::resolve(options)) {
+    static_assert(!has_optimizer_policy || (std::is_same_v<std::remove_cvref_t<Components>, optimizer_policy_type> || ...),
+                  "lightning: this Trainer has an L::Optimizer<...> policy: pass its options to the constructor, "
+                  "e.g. Trainer(opts, L::Optimizer<torch::optim::SGD>(torch::optim::SGDOptions(0.1)))");
+    (place(std::forward<Components>(components)), ...);
+    strategy_.setup_environment(opts_.user);
+  }
+
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // ---------------------------------------------------------------- entry points
+
+  /// Trains on `train` (and validates on `val`, if given).
+  template <data::Loader TL>
+  void fit(Model& model, TL&& train, const FitOptions& fo = {}) {
+    fit_impl(model, train, static_cast<detail::NoLoader*>(nullptr), fo);
+  }
+  template <data::Loader TL, data::Loader VL>
+  void fit(Model& model, TL&& train, VL&& val, const FitOptions& fo = {}) {
+    fit_impl(model, train, &val, fo);
+  }
+  template <LightningDataModule DM>
+  void fit(Model& model, DM& dm, const FitOptions& fo = {}) {
+    static_assert(HasTrainDataloader<DM>, "lightning: fit(model, datamodule) needs datamodule.train_dataloader()");
+    data::detail::prepare_and_setup(dm, Stage::fit);
+    auto train = dm.train_dataloader();
+    if constexpr (HasValDataloader<DM>) {
+      auto val = dm.val_dataloader();
+      fit_impl(model, train, &val, fo);
+    } else {
+      fit_impl(model, train, static_cast<detail::NoLoader*>(nullptr), fo);
+    }
+    data::detail::teardown(dm, Stage::fit);
+  }
+
+  /// Runs the validation loop once; returns the logged epoch metrics (one map per loader).
+  template <data::Loader VL>
+  std::vector<std::map<std::string, double>> validate(Model& model, VL&& loader) {
+    return evaluate_entry<false>(model, loader);
+  }
+  template <LightningDataModule DM>
+  std::vector<std::map<std::string, double>> validate(Model& model, DM& dm) {
+    static_assert(HasValDataloader<DM>, "lightning: validate(model, datamodule) needs datamodule.val_dataloader()");
+    data::detail::prepare_and_setup(dm, Stage::validate);
+    auto loader = dm.val_dataloader();
+    auto out = evaluate_entry<false>(model, loader);
+    data::detail::teardown(dm, Stage::validate);
+    return out;
+  }
+
+  /// Runs the test loop once; returns the logged epoch metrics, like Lightning.
+  template <data::Loader TL>
+  std::vector<std::map<std::string, double>> test(Model& model, TL&& loader) {
+    return evaluate_entry<true>(model, loader);
+  }
+  template <LightningDataModule DM>
+  std::vector<std::map<std::string, double>> test(Model& model, DM& dm) {
+    static_assert(HasTestDataloader<DM>, "lightning: test(model, datamodule) needs datamodule.test_dataloader()");
+    data::detail::prepare_and_setup(dm, Stage::test);
+    auto loader = dm.test_dataloader();
+    auto out = evaluate_entry<true>(model, loader);
+    data::detail::teardown(dm, Stage::test);
+    return out;
+  }
+
+  /// Returns every `predict_step` result (or `forward(batch)` without one).
+  template <data::Loader PL>
+  auto predict(Model& model, PL&& loader) {
+    return predict_entry(model, loader);
+  }
+  template <LightningDataModule DM>
+  auto predict(Model& model, DM& dm) {
+    static_assert(HasPredictDataloader<DM>, "lightning: predict(model, datamodule) needs datamodule.predict_dataloader()");
+    data::detail::prepare_and_setup(dm, Stage::predict);
+    auto loader = dm.predict_dataloader();
+    auto out = predict_entry(model, loader);
+    data::detail::teardown(dm, Stage::predict);
+    return out;
+  }
+
+  // ---------------------------------------------------------------- state
+
+  /// Set by a callback (or the module) to end training after this batch;
+  /// honoured once `min_epochs`/`min_steps` are met.
+  bool should_stop = false;
+
+  /// The entry point running now (Lightning's `trainer.state.fn`).
+  Stage stage() const noexcept { return fn_; }
+  int64_t current_epoch() const noexcept { return link_.progress.current_epoch; }
+  int64_t global_step() const noexcept { return link_.progress.global_step; }
+  int64_t max_epochs() const noexcept { return opts_.max_epochs; }
+  int64_t max_steps() const noexcept { return opts_.max_steps; }
+  bool sanity_checking() const noexcept { return link_.progress.sanity_checking; }
+  bool training() const noexcept { return link_.progress.training; }
+  bool validating() const noexcept { return link_.progress.validating; }
+  bool testing() const noexcept { return link_.progress.testing; }
+  bool predicting() const noexcept { return link_.progress.predicting; }
+  const TrainerOptions& options() const noexcept { return opts_.user; }
+  /// fast_dev_run's batch count (0: off).
+  int64_t fast_dev_run() const noexcept { return opts_.fast_dev_run; }
+  /// Batches per training epoch after limits (kUnbounded if the loader has no length).
+  int64_t num_training_batches() const noexcept { return num_training_batches_; }
+  int64_t num_val_batches() const noexcept { return num_val_batches_; }
+  /// Batches of the current (or last) evaluation or prediction loop.
+  int64_t num_eval_batches() const noexcept { return num_eval_batches_; }
+  /// The batch index inside the running loop (train, validation, test or predict).
+  int64_t batch_idx() const noexcept { return batch_idx_; }
+
+  /// Metrics callbacks decide on (Lightning's `trainer.callback_metrics`).
+  const std::map<std::string, torch::Tensor>& callback_metrics() {
+    publish_step_metrics();
+    return maps_.callback;
+  }
+  /// Metrics sent to loggers.
+  const std::map<std::string, torch::Tensor>& logged_metrics() {
+    publish_step_metrics();
+    return maps_.logged;
+  }
+  /// Metrics the progress bar shows.
+  const std::map<std::string, torch::Tensor>& progress_bar_metrics() {
+    publish_step_metrics();
+    return maps_.progress;
+  }
+
+  /// Epoch metrics of the last validation or test run, as loggers see them.
+  std::map<std::string, torch::Tensor> eval_metrics() const { return eval_results_.epoch_values(/*logger_only=*/true); }
+
+  precision_type& precision() noexcept { return precision_; }
+  strategy_type& strategy() noexcept { return strategy_; }
+  callbacks_type& callbacks() noexcept { return callbacks_; }
+  loggers_type& loggers() noexcept { return loggers_; }
+  template <class C>
+  C& callback() noexcept {
+    return callbacks_.template get<C>();
+  }
+  template <class Lg>
+  Lg& logger() noexcept {
+    return loggers_.template get<Lg>();
+  }
+  /// The optimizer of the current fit (after `configure_optimizers`).
+  auto& optimizer() {
+    if (!optimizer_) throw std::logic_error("trainer.optimizer(): no optimizer yet; it is created when fit() starts");
+    return *optimizer_;
+  }
+  /// The model being run, or nullptr outside an entry point.
+  Model* lightning_module() noexcept { return model_; }
+
+  int64_t world_size() const noexcept { return strategy_.world_size(); }
+  int64_t global_rank() const noexcept { return strategy_.global_rank(); }
+  int64_t local_rank() const noexcept { return strategy_.local_rank(); }
+  int64_t node_rank() const noexcept { return strategy_.node_rank(); }
+  bool is_global_zero() const noexcept { return strategy_.is_global_zero(); }
+
+ private:
+  // ---------------------------------------------------------------- construction
+
+  template <class C>
+  void place(C&& c) {
+    using T = std::remove_cvref_t<C>;
+    if constexpr (callbacks_type::template contains<T>) callbacks_.set(std::forward<C>(c));
+    else if constexpr (loggers_type::template contains<T>) loggers_.set(std::forward<C>(c));
+    else if constexpr (std::is_same_v<T, optimizer_policy_type>) optimizer_policy_.emplace(std::forward<C>(c));
+    else if constexpr (std::is_same_v<T, precision_type>) precision_ = std::forward<C>(c);
+    else if constexpr (std::is_same_v<T, strategy_type>) strategy_ = std::forward<C>(c);
+    else
+      static_assert(detail::always_false<T>,
+                    "lightning: a Trainer constructor argument matches none of its callbacks, loggers or policies; "
+                    "list its type in L::Callbacks<...> or L::Loggers<...>, or name the policy in Trainer<...>");
+  }
+
+
+  // ---------------------------------------------------------------- hooks
+
+  void enter(detail::Fx fx) noexcept {
+    link_.fx = fx;
+    ++link_.call_id;
+  }
+
+  template <class Hook, class... A>
+  void module_hook(A&... a) {
+    if constexpr (Hook::template check_module<Model, A&...>()) {
+      enter(Hook::fx);
+      Hook::call(*model_, a...);
+    }
+  }
+
+  /// Calls the hook on every callback of `phase` (all phases when -1).
+  template <class Hook, int phase = -1, class... A>
+  void callback_hook(A&... a) {
+    callbacks_.for_each([&](auto& cb) {
+      using C = std::remove_cvref_t<decltype(cb)>;
+      if constexpr (phase < 0 || detail::callback_phase<C>() == phase) {
+        if constexpr (Hook::template check_callback<C, Trainer&, Model&, A&...>()) {
+          enter(Hook::fx);
+          Hook::call(cb, *this, *model_, a...);
+        }
+      }
+    });
+  }
+
+  /// Callbacks first, then the module: Lightning's order for most hooks.
+  template <class Hook, class... A>
+  void hook(A&... a) {
+    callback_hook<Hook>(a...);
+    module_hook<Hook>(a...);
+  }
+
+  template <class B>
+  static int64_t batch_size_thunk(const void* b) {
+    return data::extract_batch_size(*static_cast<const B*>(b));
+  }
+
+  // ---------------------------------------------------------------- batches
+
+  template <class B>
+  auto to_device(B&& batch) {
+    using T = std::remove_cvref_t<B>;
+    if constexpr (requires { model_->transfer_batch_to_device(T(batch), strategy_.root_device(), int64_t{0}); }) {
+      return model_->transfer_batch_to_device(T(std::forward<B>(batch)), strategy_.root_device(), int64_t{0});
+    } else if constexpr (requires { transfer_batch_to_device(T(batch), strategy_.root_device()); }) {
+      // A user's ADL customization point for their own batch type.
+      return transfer_batch_to_device(T(std::forward<B>(batch)), strategy_.root_device());
+    } else {
+      return strategy_.batch_to_device(T(std::forward<B>(batch)));
+    }
+  }
+
+  int64_t resolve_num_batches(std::optional<int64_t> len, const BatchCount& limit, const char* name) const {
+    if (limit.is_count()) return len ? std::min(*len, limit.count()) : limit.count();
+    const double f = limit.fraction();
+    if (!len) {
+      if (f == 1.0) return detail::kUnbounded;
+      throw std::invalid_argument(std::string(name) + " = " + std::to_string(f) +
+                                  " is a fraction, but the loader has no length: pass a batch count instead");
+    }
+    const auto n = static_cast<int64_t>(static_cast<double>(*len) * f);
+    if (f > 0.0 && n == 0)
+      throw std::invalid_argument("You requested to check " + std::to_string(f) + " of the loader but " +
+                                  std::to_string(f) + " * " + std::to_string(*len) +
+                                  " < 1. Please increase the `" + name + "` argument. Try at least `" + name +
+                                  "=" + std::to_string(1.0 / static_cast<double>(*len)) + "`");
+    return n;
+  }
+
+  // ---------------------------------------------------------------- metrics
+
+  void publish_step_metrics() { train_results_.publish_step(maps_); }
+
+  static std::map<std::string, double> to_host(const std::map<std::string, torch::Tensor>& m) {
+    std::map<std::string, double> out;
+    for (const auto& [k, v] : m) out[k] = v.template item<double>();
+    return out;
+  }
+
+  /// Sends `metrics` (with the epoch) to every logger at `step`.
+  void log_to_loggers(std::map<std::string, double> metrics, int64_t step) {
+    if constexpr (loggers_type::size > 0) {
+      if (metrics.empty() || opts_.fast_dev_run > 0 || !strategy_.is_global_zero()) return;
+      metrics["epoch"] = static_cast<double>(link_.progress.current_epoch);
+      loggers_.for_each([&](auto& lg) { lg.log_metrics(metrics, step); });
+    }
+  }
+
+  void log_step_metrics() {
+    if constexpr (loggers_type::size > 0) {
+      std::map<std::string, double> row;
+      for (auto& e : train_results_.entries())
+        if (e.on_step && e.logger && e.step_value.defined())
+          row[e.on_epoch ? e.name + "_step" : e.name] = e.step_value.template item<double>();
+      log_to_loggers(std::move(row), link_.progress.global_step - 1);
+    }
+  }
+
+  void log_epoch_metrics(const detail::ResultCollection& results) {
+    if constexpr (loggers_type::size > 0) {
+      log_to_loggers(to_host(results.epoch_values(/*logger_only=*/true)), link_.progress.global_step - 1);
+    }
+  }
+
+  // ---------------------------------------------------------------- fit
+
+  /// Attaches the model for the duration of an entry point, whatever happens.
+  struct Attach {
+    Trainer& t;
+    Attach(Trainer& tr, Model& m) : t(tr) {
+      t.model_ = &m;
+      m.lightning_attach_(&t.link_);
+      t.link_.results = &t.train_results_;
+    }
+    ~Attach() {
+      t.model_->lightning_attach_(nullptr);
+      t.link_.progress.training = t.link_.progress.validating = t.link_.progress.testing =
+          t.link_.progress.predicting = t.link_.progress.sanity_checking = false;
+      t.link_.fx = detail::Fx::none;
+      t.link_.clear_batch();
+      t.model_ = nullptr;
+    }
+  };
+
+  template <class Body>
+  void guarded(Stage stage, Body&& body) {
+    try {
+      body();
+    } catch (const std::exception& e) {
+      hook<hooks::on_exception>(e);
+      if constexpr (loggers_type::size > 0)
+        loggers_.for_each([](auto& lg) {
+          if constexpr (requires { lg.finalize("failed"); }) lg.finalize("failed");
+        });
+      (void)stage;
+      throw;
+    }
+  }
+
+  void configure_optimizers() {
+    if constexpr (module_configures_optimizers) {
+      enter(detail::Fx::configure_optimizers);
+      optimizer_.reset();
+      optimizer_.emplace(detail::from_call{[this] { return model_->configure_optimizers(); }});
+    } else if constexpr (has_optimizer_policy) {
+      optimizer_.reset();
+      optimizer_.emplace(detail::from_call{[this] { return optimizer_policy_->make(*model_); }});
+    }
+  }
+
+  template <class TL, class VL>
+  void fit_impl(Model& model, TL& train, VL* val, const FitOptions& fo) {
+    using train_batch_t = decltype(to_device(std::declval<data::batch_t<TL>>()));
+    static_assert(hooks::training_step::check_module<Model, train_batch_t&, int64_t&>(),
+                  "lightning: training_step must be callable as training_step(batch, int64_t batch_idx)");
+    if (!fo.ckpt_path.empty())
+      throw std::invalid_argument("fit(..., {.ckpt_path}): resuming from a checkpoint is not available in this build yet");
+
+    Attach attach(*this, model);
+    fn_ = Stage::fit;
+    should_stop = false;
+    link_.progress = {};
+    total_batch_idx_ = 0;
+    maps_ = {};
+    guarded(Stage::fit, [&] {
+      hook<hooks::setup>(stage_fit_);
+      strategy_.setup_module(model);
+      precision_.convert_module(model);
+      configure_optimizers();
+      hook<hooks::on_fit_start>();
+
+      num_training_batches_ = resolve_num_batches(data::length(train), opts_.limit_train, "limit_train_batches");
+      constexpr bool has_val = !std::is_same_v<VL, detail::NoLoader> && hooks::validation_step::named<Model>;
+      if constexpr (has_val) {
+        num_val_batches_ = resolve_num_batches(data::length(*val), opts_.limit_val, "limit_val_batches");
+        resolve_val_check_batch();
+        run_sanity_check(*val);
+      } else {
+        num_val_batches_ = 0;
+      }
+
+      if (num_training_batches_ > 0) {
+        link_.progress.training = true;
+        hook<hooks::on_train_start>();
+        while (!fit_done()) {
+          run_train_epoch(train, val);
+          ++link_.progress.current_epoch;
+        }
+        hook<hooks::on_train_end>();
+        link_.progress.training = false;
+      }
+      hook<hooks::on_fit_end>();
+      hook<hooks::teardown>(stage_fit_);
+      if constexpr (loggers_type::size > 0)
+        loggers_.for_each([](auto& lg) {
+          if constexpr (requires { lg.finalize("success"); }) lg.finalize("success");
+        });
+    });
+  }
+
+  bool can_stop_early() const noexcept {
+    return link_.progress.current_epoch >= opts_.min_epochs && link_.progress.global_step >= opts_.min_steps;
+  }
+  bool max_steps_reached() const noexcept {
+    return opts_.max_steps != -1 && link_.progress.global_step >= opts_.max_steps;
+  }
+  bool fit_done() const noexcept {
+    if (max_steps_reached()) return true;
+    if (opts_.max_epochs != -1 && link_.progress.current_epoch >= opts_.max_epochs) return true;
+    return should_stop && can_stop_early();
+  }
+
+  void resolve_val_check_batch() {
+    const auto& v = opts_.val_check_interval;
+    if (v.is_count()) {
+      if (num_training_batches_ != detail::kUnbounded && v.count() > num_training_batches_ &&
+          opts_.check_val_every_n_epoch)
+        throw std::invalid_argument("`val_check_interval` (" + std::to_string(v.count()) +
+                                    ") must be less than or equal to the number of the training batches (" +
+                                    std::to_string(num_training_batches_) +
+                                    "). If you want to disable validation set `limit_val_batches` to 0.0 instead. "
+                                    "If you want to validate based on the total training batches, set "
+                                    "`check_val_every_n_epoch` to unset.");
+      val_check_batch_ = v.count();
+    } else if (num_training_batches_ == detail::kUnbounded) {
+      if (v.fraction() != 1.0)
+        throw std::invalid_argument("val_check_interval as a fraction needs a training loader with a length");
+      val_check_batch_ = detail::kUnbounded;
+    } else {
+      val_check_batch_ = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(num_training_batches_) * v.fraction()));
+    }
+  }
+
+  /// Lightning's `_should_check_val_fx`.
+  bool should_check_val(int64_t batch_idx, bool is_last) const noexcept {
+    if (num_val_batches_ == 0) return false;
+    const auto& every = opts_.check_val_every_n_epoch;
+    if (every && (link_.progress.current_epoch + 1) % *every != 0) return false;
+    if (val_check_batch_ == detail::kUnbounded) return is_last;
+    if (should_stop && can_stop_early()) return true;
+    const int64_t it = every ? batch_idx : total_batch_idx_;
+    return (it + 1) % val_check_batch_ == 0;
+  }
+
+  template <class VL>
+  void run_sanity_check(VL& val) {
+    const int64_t n = opts_.num_sanity_val_steps == -1 ? num_val_batches_
+                                                       : std::min(opts_.num_sanity_val_steps, num_val_batches_);
+    if (n <= 0) return;
+    link_.progress.sanity_checking = true;
+    callback_hook<hooks::on_sanity_check_start>();
+    run_evaluation<false>(val, n, /*sanity=*/true);
+    callback_hook<hooks::on_sanity_check_end>();
+    link_.progress.sanity_checking = false;
+  }
+
+  template <class TL, class VL>
+  void run_train_epoch(TL& train, VL* val) {
+    auto& progress = link_.progress;
+    data::set_epoch(train, progress.current_epoch);
+    train_results_.reset();
+    link_.results = &train_results_;
+    model_->train();
+    hook<hooks::on_train_epoch_start>();
+
+    auto& src = data::iterable(train);
+    auto it = std::begin(src);
+    auto end = std::end(src);
+    const int64_t limit = num_training_batches_;
+    const int64_t K = opts_.accumulate;
+    int64_t batch_idx = 0;
+    batch_idx_ = 0;
+    bool more = it != end && limit > 0;
+    while (more) {
+      auto batch = to_device(*it);
+      ++it;
+      const bool is_last = batch_idx + 1 >= limit || it == end;
+      link_.set_batch(batch, &batch_size_thunk<decltype(batch)>);
+      batch_idx_ = batch_idx;
+
+      if (!run_training_batch(batch, batch_idx, is_last, K)) break;  // on_train_batch_start returned -1
+
+      if constexpr (!std::is_same_v<VL, detail::NoLoader> && hooks::validation_step::named<Model>) {
+        if (should_check_val(batch_idx, is_last)) {
+          run_evaluation<false>(*val, num_val_batches_, /*sanity=*/false);
+          link_.results = &train_results_;
+        }
+      }
+      ++total_batch_idx_;
+      if (max_steps_reached() || (should_stop && can_stop_early())) break;
+      more = !is_last;
+      ++batch_idx;
+    }
+    link_.clear_batch();
+
+    // Epoch values are visible to on_train_epoch_end, and values it logs are too.
+    train_results_.publish_epoch(maps_);
+    callback_hook<hooks::on_train_epoch_end, 0>();
+    module_hook<hooks::on_train_epoch_end>();
+    callback_hook<hooks::on_train_epoch_end, 1>();
+    callback_hook<hooks::on_train_epoch_end, 2>();
+    train_results_.publish_epoch(maps_);
+    log_epoch_metrics(train_results_);
+  }
+
+  /// One batch of automatic (or manual) optimization. False: end the epoch.
+  template <class B>
+  bool run_training_batch(B& batch, int64_t batch_idx, bool is_last, int64_t K) {
+    callback_hook<hooks::on_train_batch_start>(batch, batch_idx);
+    if constexpr (hooks::on_train_batch_start::check_module<Model, B&, int64_t&>()) {
+      enter(detail::Fx::on_train_batch_start);
+      if constexpr (std::is_void_v<decltype(model_->on_train_batch_start(batch, batch_idx))>) {
+        model_->on_train_batch_start(batch, batch_idx);
+      } else {
+        if (model_->on_train_batch_start(batch, batch_idx) == -1) return false;
+      }
+    }
+
+    auto out = [&] {
+      [[maybe_unused]] auto scope = precision_.forward_context();
+      enter(detail::Fx::training_step);
+      return model_->training_step(batch, batch_idx);
+    }();
+
+    if constexpr (automatic_optimization) {
+      torch::Tensor loss = detail::loss_of(out);
+      if (loss.defined()) {  // an undefined loss skips the batch, as returning None does
+        auto& opt = *optimizer_;
+        if (K == 1 || batch_idx % K == 0) {
+          hook<hooks::on_before_zero_grad>(opt);
+          opt.zero_grad();
+        }
+        if (K != 1) {
+          loss = loss / static_cast<double>(K);
+          detail::set_loss(out, loss);
+        }
+        hook<hooks::on_before_backward>(loss);
+        precision_.backward(loss);
+        hook<hooks::on_after_backward>();
+        if (K == 1 || (batch_idx + 1) % K == 0 || is_last) {
+          hook<hooks::on_before_optimizer_step>(opt);
+          precision_.optimizer_step(opt);
+          ++link_.progress.global_step;
+          if constexpr (loggers_type::size > 0)
+            if (link_.progress.global_step % opts_.log_every_n_steps == 0) log_step_metrics();
+        }
+      }
+    }
+    hook<hooks::on_train_batch_end>(out, batch, batch_idx);
+    return true;
+  }
+
+  // ---------------------------------------------------------------- evaluation
+
+  template <bool Test>
+  struct EvalHooks;
+
+  template <bool Test, class L>
+  void run_evaluation(L& loader, int64_t limit, bool sanity) {
+    using H = EvalHooks<Test>;
+    auto& progress = link_.progress;
+    const bool was_training = model_->is_training();
+    const bool prev_training_flag = progress.training;
+    progress.training = false;
+    (Test ? progress.testing : progress.validating) = true;
+    model_->eval();
+    eval_results_.reset();
+    link_.results = &eval_results_;
+    num_eval_batches_ = limit;
+    {
+      c10::InferenceMode no_autograd;
+      hook<typename H::start>();
+      hook<typename H::epoch_start>();
+      auto& src = data::iterable(loader);
+      int64_t batch_idx = 0;
+      for (auto it = std::begin(src), end = std::end(src); batch_idx < limit && it != end; ++it, ++batch_idx) {
+        auto batch = to_device(*it);
+        link_.set_batch(batch, &batch_size_thunk<decltype(batch)>);
+        batch_idx_ = batch_idx;
+        hook<typename H::batch_start>(batch, batch_idx);
+        auto out = [&] {
+          [[maybe_unused]] auto scope = precision_.forward_context();
+          enter(H::step::fx);
+          if constexpr (std::is_void_v<decltype(H::step::call(*model_, batch, batch_idx))>) {
+            H::step::call(*model_, batch, batch_idx);
+            return NoOutput{};
+          } else {
+            return H::step::call(*model_, batch, batch_idx);
+          }
+        }();
+        hook<typename H::batch_end>(out, batch, batch_idx);
+      }
+      link_.clear_batch();
+      hook<typename H::epoch_end>();
+      if (!sanity) {
+        eval_results_.publish_epoch(maps_);
+        log_epoch_metrics(eval_results_);
+      }
+      hook<typename H::end>();
+    }
+    if (sanity) eval_results_.reset();  // sanity results are discarded
+    (Test ? progress.testing : progress.validating) = false;
+    progress.training = prev_training_flag;
+    if (was_training) model_->train();
+  }
+
+  template <bool Test, class L>
+  std::vector<std::map<std::string, double>> evaluate_entry(Model& model, L& loader) {
+    using step = std::conditional_t<Test, hooks::test_step, hooks::validation_step>;
+    using batch_t = decltype(to_device(std::declval<data::batch_t<L>>()));
+    static_assert(step::template named<Model>,
+                  "lightning: trainer.validate()/test() need `validation_step(batch, batch_idx)` / "
+                  "`test_step(batch, batch_idx)` in the module");
+    static_assert(step::template check_module<Model, batch_t&, int64_t&>());
+    const Stage stage = Test ? Stage::test : Stage::validate;
+    Attach attach(*this, model);
+    fn_ = stage;
+    std::vector<std::map<std::string, double>> results;
+    guarded(stage, [&] {
+      hook<hooks::setup>(stage);
+      strategy_.setup_module(model);
+      precision_.convert_module(model);
+      const int64_t n = resolve_num_batches(data::length(loader), Test ? opts_.limit_test : opts_.limit_val,
+                                            Test ? "limit_test_batches" : "limit_val_batches");
+      run_evaluation<Test>(loader, n, /*sanity=*/false);
+      results.push_back(to_host(eval_results_.epoch_values(/*logger_only=*/true)));
+      hook<hooks::teardown>(stage);
+    });
+    return results;
+  }
+
+  template <class L>
+  auto predict_entry(Model& model, L& loader) {
+    using batch_t = decltype(to_device(std::declval<data::batch_t<L>>()));
+    auto step = [this](batch_t& batch, int64_t idx) {
+      if constexpr (hooks::predict_step::check_module<Model, batch_t&, int64_t&>()) {
+        return model_->predict_step(batch, idx);
+      } else {
+        return detail::default_predict(*model_, batch);
+      }
+    };
+    using result_t = std::remove_cvref_t<decltype(step(std::declval<batch_t&>(), int64_t{}))>;
+    std::vector<result_t> results;
+    Attach attach(*this, model);
+    link_.results = &eval_results_;  // log() in predict hooks is refused with the hook's name
+    fn_ = Stage::predict;
+    guarded(Stage::predict, [&] {
+      hook<hooks::setup>(stage_predict_);
+      strategy_.setup_module(model);
+      precision_.convert_module(model);
+      const int64_t n = resolve_num_batches(data::length(loader), opts_.limit_predict, "limit_predict_batches");
+      num_eval_batches_ = n;
+      const bool was_training = model.is_training();
+      link_.progress.predicting = true;
+      model.eval();
+      {
+        c10::InferenceMode no_autograd;
+        hook<hooks::on_predict_start>();
+        hook<hooks::on_predict_epoch_start>();
+        auto& src = data::iterable(loader);
+        int64_t batch_idx = 0;
+        for (auto it = std::begin(src), end = std::end(src); batch_idx < n && it != end; ++it, ++batch_idx) {
+          auto batch = to_device(*it);
+          batch_idx_ = batch_idx;
+          hook<hooks::on_predict_batch_start>(batch, batch_idx);
+          enter(detail::Fx::predict_step);
+          auto& r = results.emplace_back([&] {
+            [[maybe_unused]] auto scope = precision_.forward_context();
+            return step(batch, batch_idx);
+          }());
+          hook<hooks::on_predict_batch_end>(r, batch, batch_idx);
+        }
+        hook<hooks::on_predict_epoch_end>();
+        hook<hooks::on_predict_end>();
+      }
+      link_.progress.predicting = false;
+      if (was_training) model.train();
+      hook<hooks::teardown>(stage_predict_);
+    });
+    return results;
+  }
+
+  // ---------------------------------------------------------------- members
+
+  detail::ResolvedOptions opts_;
+  [[no_unique_address]] precision_type precision_{};
+  strategy_type strategy_{};
+  [[no_unique_address]] callbacks_type callbacks_{};
+  [[no_unique_address]] loggers_type loggers_{};
+  std::optional<optimizer_policy_type> optimizer_policy_{};
+  std::optional<std::conditional_t<std::is_void_v<optimizer_type>, detail::NoOptimizer, optimizer_type>> optimizer_{};
+  detail::TrainerLink link_{};
+  detail::ResultCollection train_results_{}, eval_results_{};
+  detail::MetricMaps maps_{};
+  Model* model_ = nullptr;
+  int64_t num_training_batches_ = 0, num_val_batches_ = 0, num_eval_batches_ = 0;
+  int64_t val_check_batch_ = detail::kUnbounded;
+  int64_t total_batch_idx_ = 0;
+  int64_t batch_idx_ = 0;
+  Stage fn_ = Stage::fit;
+  Stage stage_fit_ = Stage::fit;
+  Stage stage_predict_ = Stage::predict;
+};
+
+template <class Model, class... Policies>
+template <bool Test>
+struct Trainer<Model, Policies...>::EvalHooks {
+  using start = std::conditional_t<Test, hooks::on_test_start, hooks::on_validation_start>;
+  using end = std::conditional_t<Test, hooks::on_test_end, hooks::on_validation_end>;
+  using epoch_start = std::conditional_t<Test, hooks::on_test_epoch_start, hooks::on_validation_epoch_start>;
+  using epoch_end = std::conditional_t<Test, hooks::on_test_epoch_end, hooks::on_validation_epoch_end>;
+  using batch_start = std::conditional_t<Test, hooks::on_test_batch_start, hooks::on_validation_batch_start>;
+  using batch_end = std::conditional_t<Test, hooks::on_test_batch_end, hooks::on_validation_batch_end>;
+  using step = std::conditional_t<Test, hooks::test_step, hooks::validation_step>;
+};
+
+/// The bare loop: no callbacks, no loggers, 32-bit, one process. Its
+/// per-step work is the hand-written loop's (see benchmarks/).
+template <class Model, class... Policies>
+using BareTrainer = Trainer<Model, Callbacks<>, Loggers<>, Policies...>;
+
+}  // namespace lightning

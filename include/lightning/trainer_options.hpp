@@ -1,0 +1,159 @@
+#pragma once
+// Trainer options: Lightning's names and defaults, set with designated
+// initializers (`{.max_epochs = 10}`) and resolved once before a run.
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <variant>
+
+namespace lightning {
+
+/// A batch count (`5`) or a fraction of the loader (`0.25`), like Lightning's
+/// `limit_train_batches` and `val_check_interval`.
+class BatchCount {
+ public:
+  constexpr BatchCount(double fraction) : value_(fraction) {}
+  template <class I>
+    requires(std::is_integral_v<I> && !std::is_same_v<I, bool>)
+  constexpr BatchCount(I count) : value_(static_cast<int64_t>(count)) {}
+
+  constexpr bool is_count() const noexcept { return std::holds_alternative<int64_t>(value_); }
+  constexpr int64_t count() const { return std::get<int64_t>(value_); }
+  constexpr double fraction() const { return std::get<double>(value_); }
+
+ private:
+  std::variant<int64_t, double> value_;
+};
+
+/// `fast_dev_run`: false, true (= 1) or N batches of each stage.
+class FastDevRun {
+ public:
+  constexpr FastDevRun(bool on = false) : batches_(on ? 1 : 0) {}
+  template <class I>
+    requires(std::is_integral_v<I> && !std::is_same_v<I, bool>)
+  constexpr FastDevRun(I batches) : batches_(static_cast<int64_t>(batches)) {}
+  constexpr int64_t batches() const noexcept { return batches_; }
+  constexpr explicit operator bool() const noexcept { return batches_ > 0; }
+
+ private:
+  int64_t batches_;
+};
+
+enum class Accelerator { automatic, cpu, gpu };
+
+struct TrainerOptions {
+  /// Unset: 1000 when `max_steps` is -1, else unlimited (Lightning's rule).
+  std::optional<int64_t> max_epochs{};
+  int64_t max_steps = -1;
+  std::optional<int64_t> min_epochs{};
+  std::optional<int64_t> min_steps{};
+  BatchCount limit_train_batches = 1.0;
+  BatchCount limit_val_batches = 1.0;
+  BatchCount limit_test_batches = 1.0;
+  BatchCount limit_predict_batches = 1.0;
+  BatchCount val_check_interval = 1.0;
+  /// Unset: validation every `val_check_interval` batches across epochs.
+  std::optional<int64_t> check_val_every_n_epoch = 1;
+  int64_t num_sanity_val_steps = 2;  // -1: all
+  FastDevRun fast_dev_run = false;
+  Accelerator accelerator = Accelerator::automatic;
+  int64_t devices = 1;
+  int64_t num_nodes = 1;
+  bool deterministic = false;
+  std::string default_root_dir = ".";
+  int64_t log_every_n_steps = 50;
+  int64_t accumulate_grad_batches = 1;
+};
+
+/// Options of `fit`: `{.ckpt_path = "last"}` resumes.
+struct FitOptions {
+  std::string ckpt_path{};
+};
+
+namespace detail {
+
+inline constexpr int64_t kUnbounded = INT64_MAX;
+
+/// Options with every default and fast_dev_run applied: nothing downstream
+/// sees an unresolved state.
+struct ResolvedOptions {
+  TrainerOptions user;
+  int64_t max_epochs = 1000;  // -1: unlimited
+  int64_t max_steps = -1;
+  int64_t min_epochs = 0;
+  int64_t min_steps = 0;
+  int64_t num_sanity_val_steps = 2;
+  BatchCount limit_train = 1.0, limit_val = 1.0, limit_test = 1.0, limit_predict = 1.0;
+  BatchCount val_check_interval = 1.0;
+  std::optional<int64_t> check_val_every_n_epoch = 1;
+  int64_t fast_dev_run = 0;
+  int64_t accumulate = 1;
+  int64_t log_every_n_steps = 50;
+};
+
+inline void require(bool ok, const std::string& message) {
+  if (!ok) throw std::invalid_argument(message);
+}
+
+inline ResolvedOptions resolve(const TrainerOptions& o) {
+  ResolvedOptions r;
+  r.user = o;
+  r.max_steps = o.max_steps;
+  r.max_epochs = o.max_epochs ? *o.max_epochs : (o.max_steps == -1 ? 1000 : -1);
+  r.min_epochs = o.min_epochs.value_or(0);
+  r.min_steps = o.min_steps.value_or(0);
+  r.num_sanity_val_steps = o.num_sanity_val_steps;
+  r.limit_train = o.limit_train_batches;
+  r.limit_val = o.limit_val_batches;
+  r.limit_test = o.limit_test_batches;
+  r.limit_predict = o.limit_predict_batches;
+  r.val_check_interval = o.val_check_interval;
+  r.check_val_every_n_epoch = o.check_val_every_n_epoch;
+  r.accumulate = o.accumulate_grad_batches;
+  r.log_every_n_steps = o.log_every_n_steps;
+
+  require(r.max_epochs >= -1, "max_epochs must be >= -1 (-1: unlimited), got " + std::to_string(r.max_epochs));
+  require(r.max_steps >= -1, "max_steps must be >= -1 (-1: unlimited), got " + std::to_string(r.max_steps));
+  require(r.num_sanity_val_steps >= -1, "num_sanity_val_steps must be >= -1 (-1: all), got " +
+                                            std::to_string(r.num_sanity_val_steps));
+  require(r.accumulate >= 1, "accumulate_grad_batches must be >= 1, got " + std::to_string(r.accumulate));
+  require(r.log_every_n_steps >= 1, "log_every_n_steps must be >= 1, got " + std::to_string(r.log_every_n_steps));
+  require(o.devices >= 1, "devices must be >= 1, got " + std::to_string(o.devices));
+  require(o.num_nodes >= 1, "num_nodes must be >= 1, got " + std::to_string(o.num_nodes));
+  require(!o.check_val_every_n_epoch || *o.check_val_every_n_epoch >= 1,
+          "check_val_every_n_epoch must be >= 1 or unset");
+  for (auto [name, l] : {std::pair{"limit_train_batches", o.limit_train_batches},
+                         std::pair{"limit_val_batches", o.limit_val_batches},
+                         std::pair{"limit_test_batches", o.limit_test_batches},
+                         std::pair{"limit_predict_batches", o.limit_predict_batches}}) {
+    if (l.is_count()) require(l.count() >= 0, std::string(name) + " must be >= 0, got " + std::to_string(l.count()));
+    else require(l.fraction() >= 0.0 && l.fraction() <= 1.0,
+                 std::string(name) + " must be a fraction in [0.0, 1.0] or a batch count, got " +
+                     std::to_string(l.fraction()));
+  }
+  if (o.val_check_interval.is_count())
+    require(o.val_check_interval.count() >= 1, "val_check_interval must be >= 1 batches, got " +
+                                                   std::to_string(o.val_check_interval.count()));
+  else
+    require(o.val_check_interval.fraction() > 0.0 && o.val_check_interval.fraction() <= 1.0,
+            "val_check_interval must be a fraction in (0.0, 1.0] or a batch count, got " +
+                std::to_string(o.val_check_interval.fraction()));
+
+  r.fast_dev_run = o.fast_dev_run.batches();
+  require(r.fast_dev_run >= 0, "fast_dev_run must be true/false or a number of batches >= 0");
+  if (r.fast_dev_run > 0) {
+    const int64_t n = r.fast_dev_run;
+    r.limit_train = r.limit_val = r.limit_test = r.limit_predict = n;
+    r.max_epochs = 1;
+    r.max_steps = n;
+    r.num_sanity_val_steps = 0;
+    r.val_check_interval = 1.0;
+    r.check_val_every_n_epoch = 1;
+  }
+  return r;
+}
+
+}  // namespace detail
+}  // namespace lightning

@@ -1,0 +1,27 @@
+// Trains a regression through the vendored library; exits 0 iff the loss fell.
+#include <lightning/lightning.hpp>
+
+#include <cstdio>
+
+namespace L = lightning;
+
+struct Model : L::LightningModule<Model> {
+  torch::nn::Linear layer{nullptr};
+  Model() : layer(register_module("layer", torch::nn::Linear(4, 1))) {}
+  torch::Tensor training_step(const L::Batch& b, int64_t) { return torch::mse_loss(layer(b.data), b.target); }
+  auto configure_optimizers() { return torch::optim::Adam(parameters(), torch::optim::AdamOptions(1e-2)); }
+};
+
+int main() {
+  L::seed_everything(0);
+  auto x = torch::randn({256, 4});
+  auto y = x.sum(1, true);
+  L::data::TensorLoader loader({x, y}, {.batch_size = 32, .shuffle = true});
+  Model model;
+  const double before = torch::mse_loss(model.layer(x), y).item<double>();
+  L::BareTrainer<Model> trainer({.max_epochs = 30});
+  trainer.fit(model, loader);
+  const double after = torch::mse_loss(model.layer(x), y).item<double>();
+  std::printf("consumer: mse %.4f -> %.4f\n", before, after);
+  return after < before / 10 ? 0 : 1;
+}
