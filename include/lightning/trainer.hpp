@@ -179,6 +179,7 @@ class Trainer {
                   "e.g. Trainer(opts, L::Optimizer<torch::optim::SGD>(torch::optim::SGDOptions(0.1)))");
     (place(std::forward<Components>(components)), ...);
     strategy_.setup_environment(opts_.user);
+    if (opts_.user.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
   }
 
   Trainer(const Trainer&) = delete;

@@ -289,3 +289,10 @@ TEST_CASE("test returns the logged epoch metrics; validation and test run in eva
   CHECK(res[0].count("test_loss") == 1);
   CHECK(res[0].at("test_loss") > 0.0);
 }
+
+TEST_CASE("deterministic = true turns on LibTorch's deterministic algorithms") {
+  at::globalContext().setDeterministicAlgorithms(false, false);
+  L::BareTrainer<Regressor> trainer({.deterministic = true});
+  CHECK(at::globalContext().deterministicAlgorithms());
+  at::globalContext().setDeterministicAlgorithms(false, false);
+}
