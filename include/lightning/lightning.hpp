@@ -5,6 +5,7 @@
 #include <boost/hana/adapt_struct.hpp>
 
 #include "callbacks/callbacks.hpp"
+#include "callbacks/model_summary.hpp"
 #include "callbacks/progress_bar.hpp"
 #include "data/batch.hpp"
 #include "data/datamodule.hpp"

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "callbacks/callbacks.hpp"
+#include "callbacks/model_summary.hpp"
 #include "callbacks/progress_bar.hpp"
 #include "data/batch.hpp"
 #include "data/datamodule.hpp"
@@ -35,8 +36,8 @@
 
 namespace lightning {
 
-/// What `L.Trainer()` gives: a progress bar (more defaults join as they land).
-using DefaultCallbacks = Callbacks<ProgressBar>;
+/// What `L.Trainer()` gives: a model summary and a progress bar (more defaults join as they land).
+using DefaultCallbacks = Callbacks<ModelSummary, ProgressBar>;
 using DefaultLoggers = Loggers<>;
 
 /// What a step that returns nothing passes to `on_*_batch_end`.

@@ -296,3 +296,30 @@ TEST_CASE("deterministic = true turns on LibTorch's deterministic algorithms") {
   CHECK(at::globalContext().deterministicAlgorithms());
   at::globalContext().setDeterministicAlgorithms(false, false);
 }
+
+TEST_CASE("ModelSummary prints each top-level submodule and the parameter totals") {
+  struct Frozen : RecordingModule {
+    torch::nn::Sequential body{nullptr};
+    Frozen() {
+      body = register_module("body", torch::nn::Sequential(torch::nn::Linear(4, 8), torch::nn::ReLU()));
+      layer->weight.set_requires_grad(false);
+    }
+  };
+  std::FILE* f = std::tmpfile();
+  Frozen model;
+  L::Trainer<Frozen, L::Callbacks<L::ModelSummary>> trainer({.max_epochs = 1}, L::ModelSummary({.stream = f}));
+  auto loader = make_loader(1);
+  trainer.fit(model, loader);
+  std::rewind(f);
+  std::string text(4096, '\0');
+  text.resize(std::fread(text.data(), 1, text.size(), f));
+  std::fclose(f);
+  CHECK(trainer.callback<L::ModelSummary>().trainable_params() == 1 + 40);  // layer.bias + body
+  CHECK(trainer.callback<L::ModelSummary>().non_trainable_params() == 2);  // layer.weight
+  CHECK(text.find("0 | layer | Linear") != std::string::npos);
+  CHECK(text.find("1 | body  | Sequential | 40") != std::string::npos);
+  CHECK(text.find("41         Trainable params") != std::string::npos);
+  CHECK(text.find("2          Non-trainable params") != std::string::npos);
+  CHECK(text.find("43         Total params") != std::string::npos);
+  CHECK(text.find("0.000      Total estimated model params size (MB)") != std::string::npos);
+}

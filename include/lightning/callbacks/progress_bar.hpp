@@ -18,13 +18,15 @@ class ProgressBar {
   struct Options {
     /// Seconds between in-place refreshes on a terminal.
     double refresh_interval = 0.1;
-    /// Unset: in place iff stdout is a terminal.
+    /// Unset: in place iff the stream is a terminal.
     int in_place = -1;
+    /// Where the bar goes (stdout, like Lightning's TQDM bar).
+    std::FILE* stream = stdout;
   };
 
   ProgressBar() : ProgressBar(Options{}) {}
   explicit ProgressBar(Options o) : opts_(o) {
-    in_place_ = o.in_place < 0 ? ::isatty(::fileno(stdout)) != 0 : o.in_place != 0;
+    in_place_ = o.in_place < 0 ? ::isatty(::fileno(o.stream)) != 0 : o.in_place != 0;
   }
 
   template <class T, class M>
@@ -100,22 +102,21 @@ class ProgressBar {
       line += buf;
     }
     if (in_place_) {
-      std::fputs(("\r" + line + "\x1b[K").c_str(), stdout);
-      if (final_line) std::fputc('\n', stdout);
+      std::fputs(("\r" + line + "\x1b[K").c_str(), opts_.stream);
+      if (final_line) std::fputc('\n', opts_.stream);
     } else if (final_line) {
-      std::fputs((line + "\n").c_str(), stdout);
+      std::fputs((line + "\n").c_str(), opts_.stream);
     }
-    std::fflush(stdout);
+    std::fflush(opts_.stream);
   }
 
   template <class T>
   void print_eval_table(T& trainer, const char* title) {
     if (!trainer.is_global_zero()) return;
-    std::printf("%-24s %s\n", title, "DataLoader 0");
-    for (const auto& [k, v] : trainer.eval_metrics()) {
-      std::printf("%-24s %.6g\n", k.c_str(), v.template item<double>());
-    }
-    std::fflush(stdout);
+    std::fprintf(opts_.stream, "%-24s %s\n", title, "DataLoader 0");
+    for (const auto& [k, v] : trainer.eval_metrics())
+      std::fprintf(opts_.stream, "%-24s %.6g\n", k.c_str(), v.template item<double>());
+    std::fflush(opts_.stream);
   }
 
   Options opts_;

@@ -1,0 +1,95 @@
+#pragma once
+// ModelSummary: a default callback, like Lightning's. At the start of fit it
+// prints the top-level submodules with their types and parameter counts, then
+// trainable / non-trainable / total params and the estimated size in MB.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace lightning {
+
+namespace detail {
+/// Lightning's compact count: 101 K, 1.2 M, 3.4 B.
+inline std::string human_count(int64_t n) {
+  char buf[32];
+  if (n < 1000) std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(n));
+  else if (n < 1000000) std::snprintf(buf, sizeof buf, "%.1f K", static_cast<double>(n) / 1e3);
+  else if (n < 1000000000) std::snprintf(buf, sizeof buf, "%.1f M", static_cast<double>(n) / 1e6);
+  else std::snprintf(buf, sizeof buf, "%.1f B", static_cast<double>(n) / 1e9);
+  std::string s = buf;
+  if (auto p = s.find(".0 "); p != std::string::npos) s.erase(p, 2);  // "101.0 K" -> "101 K", as Lightning
+  return s;
+}
+
+/// "torch::nn::SequentialImpl" -> "Sequential".
+inline std::string short_type_name(std::string name) {
+  if (auto p = name.rfind("::"); p != std::string::npos) name = name.substr(p + 2);
+  if (name.size() > 4 && name.compare(name.size() - 4, 4, "Impl") == 0) name.resize(name.size() - 4);
+  return name;
+}
+}  // namespace detail
+
+class ModelSummary {
+ public:
+  struct Options {
+    /// 1: top-level submodules only (Lightning's default); 0: totals only.
+    int max_depth = 1;
+    std::FILE* stream = stdout;
+  };
+
+  ModelSummary() : ModelSummary(Options{}) {}
+  explicit ModelSummary(Options o) : opts_(o) {}
+
+  template <class T, class M>
+  void on_fit_start(T& trainer, M& module) {
+    if (!trainer.is_global_zero()) return;
+    std::FILE* out = opts_.stream;
+    struct Row {
+      std::string name, type, params;
+    };
+    std::vector<Row> rows;
+    if (opts_.max_depth > 0)
+      for (const auto& child : module.named_children())
+        rows.push_back({child.key(), detail::short_type_name(child.value()->name()),
+                        detail::human_count(count(*child.value(), false) + count(*child.value(), true))});
+    size_t wn = 4, wt = 4, wp = 6;
+    for (const auto& r : rows) wn = std::max(wn, r.name.size()), wt = std::max(wt, r.type.size()), wp = std::max(wp, r.params.size());
+    const std::string rule(wn + wt + wp + 13, '-');
+    if (!rows.empty()) {
+      std::fprintf(out, "  | %-*s | %-*s | %-*s\n%s\n", int(wn), "Name", int(wt), "Type", int(wp), "Params", rule.c_str());
+      for (size_t i = 0; i < rows.size(); ++i)
+        std::fprintf(out, "%zu | %-*s | %-*s | %-*s\n", i, int(wn), rows[i].name.c_str(), int(wt), rows[i].type.c_str(),
+                     int(wp), rows[i].params.c_str());
+      std::fprintf(out, "%s\n", rule.c_str());
+    }
+    const int64_t trainable = count(module, true), frozen = count(module, false);
+    int64_t bytes = 0;
+    for (const auto& p : module.parameters()) bytes += p.numel() * static_cast<int64_t>(p.element_size());
+    trainable_ = trainable;
+    frozen_ = frozen;
+    std::fprintf(out, "%-10s Trainable params\n%-10s Non-trainable params\n%-10s Total params\n%-10.3f Total estimated model params size (MB)\n",
+                 detail::human_count(trainable).c_str(), detail::human_count(frozen).c_str(),
+                 detail::human_count(trainable + frozen).c_str(), static_cast<double>(bytes) / 1e6);
+    std::fflush(out);
+  }
+
+  /// Counts seen by the last summary.
+  int64_t trainable_params() const noexcept { return trainable_; }
+  int64_t non_trainable_params() const noexcept { return frozen_; }
+
+ private:
+  static int64_t count(const torch::nn::Module& m, bool trainable) {
+    int64_t n = 0;
+    for (const auto& p : m.parameters())
+      if (p.requires_grad() == trainable) n += p.numel();
+    return n;
+  }
+
+  Options opts_;
+  int64_t trainable_ = 0, frozen_ = 0;
+};
+
+}  // namespace lightning

@@ -1,0 +1,25 @@
+// Positive control: the same model with every optional component in use,
+// so the names the compile-away check looks for are shown to be findable.
+#include <lightning/lightning.hpp>
+
+namespace L = lightning;
+
+struct Regression : L::LightningModule<Regression> {
+  torch::nn::Linear layer{nullptr};
+  Regression() : layer(register_module("layer", torch::nn::Linear(10, 1))) {}
+  torch::Tensor training_step(const L::Batch& b, int64_t) {
+    auto loss = torch::mse_loss(layer(b.data), b.target);
+    log("train_loss", loss, {.prog_bar = true});
+    return loss;
+  }
+  auto configure_optimizers() { return torch::optim::Adam(parameters(), torch::optim::AdamOptions(1e-3)); }
+};
+
+int main() {
+  auto x = torch::randn({64, 10});
+  L::data::TensorLoader loader({x, x.sum(1, true)}, {.batch_size = 32});
+  Regression model;
+  L::Trainer<Regression, L::Callbacks<L::ModelSummary, L::ProgressBar>> trainer({.max_epochs = 1});
+  trainer.fit(model, loader);
+  return trainer.global_step() == 2 ? 0 : 1;
+}
