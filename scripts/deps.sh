@@ -8,6 +8,7 @@ packages=(
   libboost-dev libboost-serialization-dev
   doctest-dev libbenchmark-dev zlib1g-dev
   dataset-fashion-mnist
+  python3 python3-yaml python3-torch
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -25,6 +25,7 @@
 #include "detail/results.hpp"
 #include "detail/trainer_link.hpp"
 #include "hooks.hpp"
+#include "loggers/csv_logger.hpp"
 #include "loggers/loggers.hpp"
 #include "module.hpp"
 #include "optim/optimizer.hpp"
@@ -38,7 +39,7 @@ namespace lightning {
 
 /// What `L.Trainer()` gives: a model summary and a progress bar (more defaults join as they land).
 using DefaultCallbacks = Callbacks<ModelSummary, ProgressBar>;
-using DefaultLoggers = Loggers<>;
+using DefaultLoggers = Loggers<CSVLogger>;
 
 /// What a step that returns nothing passes to `on_*_batch_end`.
 struct NoOutput {};
@@ -178,6 +179,19 @@ class Trainer {
     static_assert(!has_optimizer_policy || (std::is_same_v<std::remove_cvref_t<Components>, optimizer_policy_type> || ...),
                   "lightning: this Trainer has an L::Optimizer<...> policy: pass its options to the constructor, "
                   "e.g. Trainer(opts, L::Optimizer<torch::optim::SGD>(torch::optim::SGDOptions(0.1)))");
+    // Default loggers write under default_root_dir, as Lightning's do; ones
+    // the user passes keep their own options.
+    loggers_.for_each([&](auto& lg) {
+      using Lg = std::remove_cvref_t<decltype(lg)>;
+      if constexpr (requires(typename Lg::Options o) {
+                      o.save_dir = opts_.user.default_root_dir;
+                      Lg(std::move(o));
+                    }) {
+        typename Lg::Options o;
+        o.save_dir = opts_.user.default_root_dir;
+        lg = Lg(std::move(o));
+      }
+    });
     (place(std::forward<Components>(components)), ...);
     strategy_.setup_environment(opts_.user);
     if (opts_.user.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
@@ -439,6 +453,15 @@ class Trainer {
     }
   }
 
+  void log_hyperparams(Model& model) {
+    if constexpr (loggers_type::size > 0) {
+      if (opts_.fast_dev_run > 0 || !strategy_.is_global_zero()) return;
+      loggers_.for_each([&](auto& lg) {
+        if constexpr (requires { lg.log_hyperparams(model.hparams()); }) lg.log_hyperparams(model.hparams());
+      });
+    }
+  }
+
   void log_step_metrics() {
     if constexpr (loggers_type::size > 0) {
       std::map<std::string, double> row;
@@ -520,6 +543,7 @@ class Trainer {
       strategy_.setup_module(model);
       precision_.convert_module(model);
       configure_optimizers();
+      log_hyperparams(model);
       hook<hooks::on_fit_start>();
 
       num_training_batches_ = resolve_num_batches(data::length(train), opts_.limit_train, "limit_train_batches");
@@ -631,7 +655,8 @@ class Trainer {
       link_.set_batch(batch, &batch_size_thunk<decltype(batch)>);
       batch_idx_ = batch_idx;
 
-      if (!run_training_batch(batch, batch_idx, is_last, K)) break;  // on_train_batch_start returned -1
+      const BatchResult r = run_training_batch(batch, batch_idx, is_last, K);
+      if (r == BatchResult::end_epoch) break;  // on_train_batch_start returned -1
 
       if constexpr (!std::is_same_v<VL, detail::NoLoader> && hooks::validation_step::named<Model>) {
         if (should_check_val(batch_idx, is_last)) {
@@ -639,6 +664,9 @@ class Trainer {
           link_.results = &train_results_;
         }
       }
+      // After validation, as Lightning writes its rows.
+      if constexpr (loggers_type::size > 0)
+        if (r == BatchResult::stepped && link_.progress.global_step % opts_.log_every_n_steps == 0) log_step_metrics();
       ++total_batch_idx_;
       if (max_steps_reached() || (should_stop && can_stop_early())) break;
       more = !is_last;
@@ -656,16 +684,18 @@ class Trainer {
     log_epoch_metrics(train_results_);
   }
 
-  /// One batch of automatic (or manual) optimization. False: end the epoch.
+  enum class BatchResult { end_epoch, stepped, not_stepped };
+
+  /// One batch of automatic (or manual) optimization.
   template <class B>
-  bool run_training_batch(B& batch, int64_t batch_idx, bool is_last, int64_t K) {
+  BatchResult run_training_batch(B& batch, int64_t batch_idx, bool is_last, int64_t K) {
     callback_hook<hooks::on_train_batch_start>(batch, batch_idx);
     if constexpr (hooks::on_train_batch_start::check_module<Model, B&, int64_t&>()) {
       enter(detail::Fx::on_train_batch_start);
       if constexpr (std::is_void_v<decltype(model_->on_train_batch_start(batch, batch_idx))>) {
         model_->on_train_batch_start(batch, batch_idx);
       } else {
-        if (model_->on_train_batch_start(batch, batch_idx) == -1) return false;
+        if (model_->on_train_batch_start(batch, batch_idx) == -1) return BatchResult::end_epoch;
       }
     }
 
@@ -674,6 +704,7 @@ class Trainer {
       enter(detail::Fx::training_step);
       return model_->training_step(batch, batch_idx);
     }();
+    bool stepped = false;
 
     if constexpr (automatic_optimization) {
       torch::Tensor loss = detail::loss_of(out);
@@ -694,13 +725,12 @@ class Trainer {
           hook<hooks::on_before_optimizer_step>(opt);
           precision_.optimizer_step(opt);
           ++link_.progress.global_step;
-          if constexpr (loggers_type::size > 0)
-            if (link_.progress.global_step % opts_.log_every_n_steps == 0) log_step_metrics();
+          stepped = true;
         }
       }
     }
     hook<hooks::on_train_batch_end>(out, batch, batch_idx);
-    return true;
+    return stepped ? BatchResult::stepped : BatchResult::not_stepped;
   }
 
   // ---------------------------------------------------------------- evaluation

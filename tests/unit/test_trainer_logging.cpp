@@ -1,0 +1,81 @@
+// What the Trainer sends to loggers: Lightning's rows in metrics.csv.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "recorder.hpp"
+
+namespace {
+using namespace test;
+
+struct Logged : RecordingModule {
+  torch::Tensor training_step(const L::Batch& b, int64_t i) {
+    log("idx", static_cast<double>(i), {.on_step = true, .on_epoch = true});
+    return RecordingModule::training_step(b, i);
+  }
+  void validation_step(const L::Batch&, int64_t) { log("seven", 7.0); }
+};
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    path = std::filesystem::temp_directory_path() / ("lightning_test_" + std::to_string(::getpid()) + "_" +
+                                                     std::to_string(counter()++));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  static int& counter() {
+    static int c = 0;
+    return c;
+  }
+};
+}  // namespace
+
+TEST_CASE("metrics.csv: step rows every log_every_n_steps, then the validation row and the train-epoch row") {
+  TempDir dir;
+  Logged model;
+  L::Trainer<Logged, L::Callbacks<>, L::Loggers<L::CSVLogger>> trainer(
+      {.max_epochs = 2, .num_sanity_val_steps = 1, .log_every_n_steps = 2}, L::CSVLogger({.save_dir = dir.path}));
+  auto train = make_loader(5), val = make_loader(2);
+  trainer.fit(model, train, val);
+  const auto csv = read_file(dir.path / "lightning_logs" / "version_0" / "metrics.csv");
+  // The sanity check logs nothing; in the last batch of epoch 1 the validation row comes before the step row.
+  CHECK(csv ==
+        "epoch,idx_epoch,idx_step,seven,step\r\n"
+        "0,,1.0,,1\r\n"
+        "0,,3.0,,3\r\n"
+        "0,,,7.0,4\r\n"
+        "0,2.0,,,4\r\n"
+        "1,,0.0,,5\r\n"
+        "1,,2.0,,7\r\n"
+        "1,,,7.0,9\r\n"
+        "1,,4.0,,9\r\n"
+        "1,2.0,,,9\r\n");
+  CHECK(std::filesystem::exists(dir.path / "lightning_logs" / "version_0" / "hparams.yaml"));
+}
+
+TEST_CASE("the default logger is a CSVLogger under default_root_dir; fast_dev_run writes no logs") {
+  TempDir dir;
+  Logged model;
+  auto train = make_loader(3);
+  {
+    L::Trainer<Logged, L::Callbacks<>> trainer({.max_epochs = 1, .default_root_dir = dir.path.string(), .log_every_n_steps = 1});
+    trainer.fit(model, train);
+  }
+  const auto csv = read_file(dir.path / "lightning_logs" / "version_0" / "metrics.csv");
+  CHECK(csv.rfind("epoch,idx_epoch,idx_step,step\r\n0,,0.0,0\r\n", 0) == 0);
+  {
+    L::Trainer<Logged, L::Callbacks<>> trainer(
+        {.fast_dev_run = true, .default_root_dir = dir.path.string(), .log_every_n_steps = 1});
+    trainer.fit(model, train);
+  }
+  CHECK_FALSE(std::filesystem::exists(dir.path / "lightning_logs" / "version_1" / "metrics.csv"));
+}
