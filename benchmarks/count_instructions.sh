@@ -13,12 +13,14 @@ steps_per_epoch=32   # 1000 samples, batch 32
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-count() {  # variant epochs -> total instructions
+# Only the main thread is counted: the training loop runs there, while the
+# instruction counts of LibTorch's pool threads depend on how long they spin.
+count() {  # variant epochs -> instructions of the main thread
   local out="$work/cg.$1.$2"
-  OMP_NUM_THREADS=1 valgrind --tool=callgrind --callgrind-out-file="$out" \
+  OMP_NUM_THREADS=1 valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out" \
     "$bin" --only "$1" --workload A --epochs "$2" >/dev/null 2>"$work/log.$1.$2" \
     || { cat "$work/log.$1.$2"; exit 1; }
-  sed -n 's/^summary: *//p' "$out" | awk '{print $1}'
+  sed -n 's/^summary: *//p' "$out-01" | awk '{print $1}'
 }
 
 declare -A per_step

@@ -3,14 +3,23 @@
 // Trainer calls the hooks the derived class defines (found at compile time).
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
 #include <string_view>
 #include <utility>
 
 #include "detail/trainer_link.hpp"
+#include "hooks.hpp"
 #include "log_options.hpp"
 #include "metrics/metric.hpp"
+#include "optim/clipping.hpp"
+#include "optim/configure.hpp"
+#include "optim/lightning_optimizer.hpp"
 
 namespace lightning {
 
@@ -63,6 +72,73 @@ class LightningModule : public torch::nn::Module {
     for (const auto& [k, v] : values) log(k, v, opts);
   }
 
+  // ------------------------------------------------ manual optimization
+  // With `static constexpr bool automatic_optimization = false;` the module
+  // steps its optimizers itself in training_step, as in Lightning.
+
+  /// The optimizers configure_optimizers() returned, as LightningOptimizers:
+  /// one, or a std::tuple of them (`auto [g, d] = optimizers();`).
+  template <class D = Derived>
+  auto optimizers() {
+    auto& slots = optimizer_slots<D>("optimizers()");
+    return std::apply(
+        [this](auto&... s) {
+          if constexpr (sizeof...(s) == 1) return LightningOptimizer(s.optimizer..., link_);
+          else return std::tuple{LightningOptimizer(s.optimizer, link_)...};
+        },
+        slots);
+  }
+
+  /// The LR schedulers configure_optimizers() returned: one, or a tuple of
+  /// references (NoScheduler for an optimizer without one).
+  template <class D = Derived>
+  decltype(auto) lr_schedulers() {
+    auto& slots = optimizer_slots<D>("lr_schedulers()");
+    if constexpr (std::tuple_size_v<std::remove_reference_t<decltype(slots)>> == 1)
+      return (std::get<0>(slots).lr_scheduler.scheduler);
+    else
+      return std::apply([](auto&... s) { return std::tie(s.lr_scheduler.scheduler...); }, slots);
+  }
+
+  /// loss.backward() through the Trainer's precision (loss scaling), with the
+  /// on_before_backward / on_after_backward hooks.
+  void manual_backward(const torch::Tensor& loss) {
+    auto* link = require_link("manual_backward()");
+    link->manual_backward(link->trainer, loss);
+  }
+
+  /// Clips the gradients of `opt`'s parameters (Lightning's `self.clip_gradients`).
+  template <class Opt>
+  void clip_gradients(Opt& opt, double gradient_clip_val,
+                      GradClipAlgorithm algorithm = GradClipAlgorithm::norm) {
+    if constexpr (requires { opt.optimizer(); }) lightning::clip_gradients(opt.optimizer(), gradient_clip_val, algorithm);
+    else lightning::clip_gradients(opt, gradient_clip_val, algorithm);
+  }
+
+  /// Only `opt`'s parameters require grad until `untoggle_optimizer`, so a
+  /// backward for one optimizer leaves the others' gradients alone.
+  template <class Opt>
+  void toggle_optimizer(Opt& opt) {
+    untoggle_optimizer(opt);
+    auto& o = [&]() -> auto& {
+      if constexpr (requires { opt.optimizer(); }) return opt.optimizer();
+      else return opt;
+    }();
+    std::vector<const void*> mine;
+    for (auto& g : o.param_groups())
+      for (auto& p : g.params()) mine.push_back(p.unsafeGetTensorImpl());
+    for (auto& p : parameters()) {
+      const bool in = std::find(mine.begin(), mine.end(), p.unsafeGetTensorImpl()) != mine.end();
+      toggled_.emplace_back(p, p.requires_grad());
+      if (!in) p.set_requires_grad(false);
+    }
+  }
+  template <class Opt>
+  void untoggle_optimizer(Opt&) {
+    for (auto& [p, req] : toggled_) p.set_requires_grad(req);
+    toggled_.clear();
+  }
+
   // The Trainer attaches itself while it runs; users never call these.
   void lightning_attach_(detail::TrainerLink* link) noexcept { link_ = link; }
   detail::TrainerLink* lightning_link_() const noexcept { return link_; }
@@ -71,7 +147,27 @@ class LightningModule : public torch::nn::Module {
   HParams hparams_;
 
  private:
+  detail::TrainerLink* require_link(const char* what) const {
+    if (!link_ || !link_->trainer)
+      throw std::logic_error(std::string(what) + " is only available while a Trainer runs this module");
+    return link_;
+  }
+  template <class D>
+  auto& optimizer_slots(const char* what) {
+    static_assert(requires(D& d) { d.configure_optimizers(); } || !hooks::configure_optimizers::named<D>,
+                  "lightning: optimizers()/lr_schedulers() need configure_optimizers()'s return type, which C++ "
+                  "deduces in declaration order: define `auto configure_optimizers()` above the member functions "
+                  "that call optimizers(), or give it an explicit return type");
+    static_assert(hooks::configure_optimizers::named<D>,
+                  "lightning: optimizers()/lr_schedulers() return what configure_optimizers() returns: define it");
+    using Slots = detail::optimizer_slots_t<decltype(std::declval<D&>().configure_optimizers())>;
+    auto* link = require_link(what);
+    if (!link->optimizer_slots) throw std::logic_error(std::string(what) + ": configure_optimizers() has not run yet");
+    return *static_cast<Slots*>(link->optimizer_slots);
+  }
+
   detail::TrainerLink* link_ = nullptr;
+  std::vector<std::pair<torch::Tensor, bool>> toggled_;
 };
 
 namespace detail {

@@ -28,6 +28,8 @@
 #include "loggers/csv_logger.hpp"
 #include "loggers/loggers.hpp"
 #include "module.hpp"
+#include "optim/clipping.hpp"
+#include "optim/configure.hpp"
 #include "optim/optimizer.hpp"
 #include "policies/kinds.hpp"
 #include "precision/f32.hpp"
@@ -95,6 +97,10 @@ struct NoLoader {};
 struct NoOptimizer {
   void zero_grad() {}
   void step() {}
+  std::vector<torch::optim::OptimizerParamGroup>& param_groups() {
+    static std::vector<torch::optim::OptimizerParamGroup> none;
+    return none;
+  }
 };
 
 template <class... Cs>
@@ -110,20 +116,20 @@ decltype(auto) default_predict(M& m, B& batch) {
 }
 
 template <class Opt>
-struct optimizer_type_of {
-  using type = typename Opt::optimizer_type;
+struct policy_slots {
+  using type = std::tuple<OptimizerSlot<typename Opt::optimizer_type, NoScheduler>>;
 };
 template <>
-struct optimizer_type_of<NoOptimizerPolicy> {
-  using type = void;
+struct policy_slots<NoOptimizerPolicy> {
+  using type = std::tuple<OptimizerSlot<NoOptimizer, NoScheduler>>;
 };
 template <class M, bool configures>
-struct module_optimizer_type {
+struct module_slots {
   using type = void;
 };
 template <class M>
-struct module_optimizer_type<M, true> {
-  using type = std::remove_cvref_t<decltype(std::declval<M&>().configure_optimizers())>;
+struct module_slots<M, true> {
+  using type = optimizer_slots_t<decltype(std::declval<M&>().configure_optimizers())>;
 };
 
 /// Builds an object in place from a call's result, so a non-movable
@@ -166,10 +172,16 @@ class Trainer {
   static_assert(hooks::check_no_misspelled_hooks<Model>());
   static_assert(detail::check_callback_set(static_cast<callbacks_type*>(nullptr)));
 
-  using optimizer_type =
+  /// The optimizers (with their schedulers) as stored: one slot per optimizer.
+  using optimizer_slots_type =
       std::conditional_t<module_configures_optimizers,
-                         typename detail::module_optimizer_type<Model, module_configures_optimizers>::type,
-                         typename detail::optimizer_type_of<optimizer_policy_type>::type>;
+                         typename detail::module_slots<Model, module_configures_optimizers>::type,
+                         typename detail::policy_slots<optimizer_policy_type>::type>;
+  using optimizer_type = typename std::tuple_element_t<0, optimizer_slots_type>::optimizer_type;
+  static_assert(!automatic_optimization || std::tuple_size_v<optimizer_slots_type> == 1,
+                "lightning: automatic optimization steps one optimizer; for several (a GAN's generator and "
+                "discriminator), set `static constexpr bool automatic_optimization = false;` in the module and "
+                "step them in training_step with optimizers() and manual_backward(), as Lightning 2 requires");
 
   /// `Trainer({.max_epochs = 10}, L::ModelCheckpoint({...}), ...)`: each
   /// extra argument replaces the default instance of the callback, logger
@@ -194,6 +206,8 @@ class Trainer {
     });
     (place(std::forward<Components>(components)), ...);
     strategy_.setup_environment(opts_.user);
+    // A precision the device cannot run (16-mixed on CPU) fails here, not mid-fit.
+    if constexpr (requires { precision_.setup(strategy_.root_device()); }) precision_.setup(strategy_.root_device());
     if (opts_.user.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
   }
 
@@ -314,6 +328,9 @@ class Trainer {
     return maps_.progress;
   }
 
+  /// Sends metrics straight to every logger (rank 0 only; not under fast_dev_run).
+  void log_metrics(std::map<std::string, double> metrics, int64_t step) { log_to_loggers(std::move(metrics), step); }
+
   /// Epoch metrics of the last validation or test run, as loggers see them.
   std::map<std::string, torch::Tensor> eval_metrics() const { return eval_results_.epoch_values(/*logger_only=*/true); }
 
@@ -330,9 +347,11 @@ class Trainer {
     return loggers_.template get<Lg>();
   }
   /// The optimizer of the current fit (after `configure_optimizers`).
-  auto& optimizer() {
-    if (!optimizer_) throw std::logic_error("trainer.optimizer(): no optimizer yet; it is created when fit() starts");
-    return *optimizer_;
+  auto& optimizer() { return std::get<0>(optimizer_slots()).optimizer; }
+  /// Every optimizer with its scheduler config (`slot.optimizer`, `slot.lr_scheduler`).
+  optimizer_slots_type& optimizer_slots() {
+    if (!slots_) throw std::logic_error("trainer.optimizer(): no optimizer yet; it is created when fit() starts");
+    return *slots_;
   }
   /// The model being run, or nullptr outside an entry point.
   Model* lightning_module() noexcept { return model_; }
@@ -413,7 +432,7 @@ class Trainer {
       // A user's ADL customization point for their own batch type.
       return transfer_batch_to_device(T(std::forward<B>(batch)), strategy_.root_device());
     } else {
-      return strategy_.batch_to_device(T(std::forward<B>(batch)));
+      return precision_.convert_input(strategy_.batch_to_device(T(std::forward<B>(batch))));
     }
   }
 
@@ -485,6 +504,9 @@ class Trainer {
     Trainer& t;
     Attach(Trainer& tr, Model& m) : t(tr) {
       t.model_ = &m;
+      t.link_.trainer = &t;
+      t.link_.manual_backward = &Trainer::manual_backward_thunk;
+      t.link_.manual_step = &Trainer::manual_step_thunk;
       m.lightning_attach_(&t.link_);
       t.link_.results = &t.train_results_;
     }
@@ -494,6 +516,7 @@ class Trainer {
           t.link_.progress.predicting = t.link_.progress.sanity_checking = false;
       t.link_.fx = detail::Fx::none;
       t.link_.clear_batch();
+      t.link_.trainer = nullptr;
       t.model_ = nullptr;
     }
   };
@@ -513,15 +536,56 @@ class Trainer {
     }
   }
 
+  // Manual optimization: the module's manual_backward() and LightningOptimizer::step().
+  static void manual_backward_thunk(void* self, const torch::Tensor& loss) {
+    auto& t = *static_cast<Trainer*>(self);
+    const auto fx = t.link_.fx;
+    t.template hook<hooks::on_before_backward>(loss);
+    t.precision_.backward(loss);
+    t.template hook<hooks::on_after_backward>();
+    t.link_.fx = fx;  // later log() calls belong to the hook that called manual_backward
+  }
+  static bool manual_step_thunk(void* self, void* optimizer) {
+    auto& t = *static_cast<Trainer*>(self);
+    const auto fx = t.link_.fx;
+    bool found = false, stepped = false;
+    std::apply(
+        [&](auto&... slot) {
+          ((static_cast<void*>(&slot.optimizer) == optimizer && !found
+                ? (found = true, stepped = t.manual_step(slot.optimizer), true)
+                : false) ||
+           ...);
+        },
+        *t.slots_);
+    t.link_.fx = fx;
+    if (!found) throw std::logic_error("LightningOptimizer::step(): the optimizer is not one of this Trainer's");
+    return stepped;
+  }
+  template <class Opt>
+  bool manual_step(Opt& opt) {
+    if constexpr (requires { precision_.unscale(opt); }) precision_.unscale(opt);
+    hook<hooks::on_before_optimizer_step>(opt);
+    const bool really = precision_.optimizer_step(opt);
+    ++link_.progress.global_step;
+    return really;
+  }
+
+  void setup_precision(Model& model) {
+    if constexpr (requires { precision_.setup(strategy_.root_device()); }) precision_.setup(strategy_.root_device());
+    precision_.convert_module(model);
+  }
+
   void configure_optimizers() {
     if constexpr (module_configures_optimizers) {
       enter(detail::Fx::configure_optimizers);
-      optimizer_.reset();
-      optimizer_.emplace(detail::from_call{[this] { return model_->configure_optimizers(); }});
+      slots_.reset();
+      slots_.emplace(detail::from_call{[this] { return detail::make_optimizer_slots(model_->configure_optimizers()); }});
     } else if constexpr (has_optimizer_policy) {
-      optimizer_.reset();
-      optimizer_.emplace(detail::from_call{[this] { return optimizer_policy_->make(*model_); }});
+      slots_.reset();
+      slots_.emplace(detail::from_call{[this] { return detail::make_optimizer_slots(optimizer_policy_->make(*model_)); }});
     }
+    if (slots_) std::apply([](auto&... slot) { (slot.rebind(), ...); }, *slots_);
+    link_.optimizer_slots = slots_ ? &*slots_ : nullptr;
   }
 
   template <class TL, class VL>
@@ -541,7 +605,7 @@ class Trainer {
     guarded(Stage::fit, [&] {
       hook<hooks::setup>(stage_fit_);
       strategy_.setup_module(model);
-      precision_.convert_module(model);
+      setup_precision(model);
       configure_optimizers();
       log_hyperparams(model);
       hook<hooks::on_fit_start>();
@@ -664,6 +728,7 @@ class Trainer {
           link_.results = &train_results_;
         }
       }
+      if (r == BatchResult::stepped) update_lr_schedulers<true>(Interval::step, batch_idx);
       // After validation, as Lightning writes its rows.
       if constexpr (loggers_type::size > 0)
         if (r == BatchResult::stepped && link_.progress.global_step % opts_.log_every_n_steps == 0) log_step_metrics();
@@ -681,7 +746,51 @@ class Trainer {
     callback_hook<hooks::on_train_epoch_end, 1>();
     callback_hook<hooks::on_train_epoch_end, 2>();
     train_results_.publish_epoch(maps_);
+    update_lr_schedulers<true>(Interval::epoch, progress.current_epoch);
     log_epoch_metrics(train_results_);
+  }
+
+  template <class Opt>
+  void clip(Opt& opt) {
+    const double c = opts_.user.gradient_clip_val;
+    const auto algo = opts_.user.gradient_clip_algorithm;
+    if constexpr (requires { model_->configure_gradient_clipping(opt, c, algo); }) {
+      model_->configure_gradient_clipping(opt, c, algo);  // the module's override
+    } else {
+      if (c > 0) clip_gradients(opt, c, algo);
+    }
+  }
+
+  /// Steps the schedulers due at this `interval` boundary (`idx`: batch or
+  /// epoch index); ReduceLROnPlateau ones (`Plateau`) with their monitored value.
+  template <bool Plateau>
+  void update_lr_schedulers(Interval interval, int64_t idx) {
+    if constexpr (automatic_optimization) {
+      std::apply([&](auto&... slot) { (update_lr_scheduler<Plateau>(slot, interval, idx), ...); }, *slots_);
+    }
+  }
+  template <bool Plateau, class Slot>
+  void update_lr_scheduler(Slot& slot, Interval interval, int64_t idx) {
+    if constexpr (Slot::has_scheduler && detail::PlateauScheduler<typename Slot::scheduler_type> == Plateau) {
+      auto& c = slot.lr_scheduler;
+      if (c.interval != interval || (idx + 1) % c.frequency != 0) return;
+      if constexpr (Plateau) {
+        const auto& metrics = callback_metrics();
+        auto it = metrics.find(c.monitor);
+        if (it == metrics.end()) {
+          if (!c.strict) return;
+          std::string available;
+          for (const auto& [k, v] : metrics) available += (available.empty() ? "`" : ", `") + k + "`";
+          throw std::runtime_error("ReduceLROnPlateau conditioned on metric `" + c.monitor +
+                                   "` which is not available. Available metrics are: " +
+                                   (available.empty() ? std::string("none") : available) +
+                                   ". Condition can be set using `monitor` key in the lr scheduler config");
+        }
+        c.scheduler.step(it->second.template item<double>());
+      } else {
+        c.scheduler.step();
+      }
+    }
   }
 
   enum class BatchResult { end_epoch, stepped, not_stepped };
@@ -702,14 +811,22 @@ class Trainer {
     auto out = [&] {
       [[maybe_unused]] auto scope = precision_.forward_context();
       enter(detail::Fx::training_step);
-      return model_->training_step(batch, batch_idx);
+      if constexpr (std::is_void_v<decltype(model_->training_step(batch, batch_idx))>) {
+        static_assert(!automatic_optimization,
+                      "lightning: with automatic optimization training_step must return the loss");
+        model_->training_step(batch, batch_idx);
+        return NoOutput{};
+      } else {
+        return model_->training_step(batch, batch_idx);
+      }
     }();
     bool stepped = false;
+    [[maybe_unused]] const int64_t steps_before = link_.progress.global_step;
 
     if constexpr (automatic_optimization) {
       torch::Tensor loss = detail::loss_of(out);
       if (loss.defined()) {  // an undefined loss skips the batch, as returning None does
-        auto& opt = *optimizer_;
+        auto& opt = optimizer();
         if (K == 1 || batch_idx % K == 0) {
           hook<hooks::on_before_zero_grad>(opt);
           opt.zero_grad();
@@ -722,13 +839,21 @@ class Trainer {
         precision_.backward(loss);
         hook<hooks::on_after_backward>();
         if (K == 1 || (batch_idx + 1) % K == 0 || is_last) {
+          // Lightning's order: unscale -> on_before_optimizer_step -> clip -> step (or skip) -> schedulers.
+          if constexpr (requires { precision_.unscale(opt); }) precision_.unscale(opt);
           hook<hooks::on_before_optimizer_step>(opt);
-          precision_.optimizer_step(opt);
+          clip(opt);
+          const bool really = precision_.optimizer_step(opt);
           ++link_.progress.global_step;
           stepped = true;
+          if (really) {  // a step the loss scaler skipped does not move the schedule
+            update_lr_schedulers<false>(Interval::step, batch_idx);
+            if (is_last) update_lr_schedulers<false>(Interval::epoch, link_.progress.current_epoch);
+          }
         }
       }
     }
+    if constexpr (!automatic_optimization) stepped = link_.progress.global_step != steps_before;
     hook<hooks::on_train_batch_end>(out, batch, batch_idx);
     return stepped ? BatchResult::stepped : BatchResult::not_stepped;
   }
@@ -802,7 +927,7 @@ class Trainer {
     guarded(stage, [&] {
       hook<hooks::setup>(stage);
       strategy_.setup_module(model);
-      precision_.convert_module(model);
+      setup_precision(model);
       const int64_t n = resolve_num_batches(data::length(loader), Test ? opts_.limit_test : opts_.limit_val,
                                             Test ? "limit_test_batches" : "limit_val_batches");
       run_evaluation<Test>(loader, n, /*sanity=*/false);
@@ -830,7 +955,7 @@ class Trainer {
     guarded(Stage::predict, [&] {
       hook<hooks::setup>(stage_predict_);
       strategy_.setup_module(model);
-      precision_.convert_module(model);
+      setup_precision(model);
       const int64_t n = resolve_num_batches(data::length(loader), opts_.limit_predict, "limit_predict_batches");
       num_eval_batches_ = n;
       const bool was_training = model.is_training();
@@ -871,7 +996,7 @@ class Trainer {
   [[no_unique_address]] callbacks_type callbacks_{};
   [[no_unique_address]] loggers_type loggers_{};
   std::optional<optimizer_policy_type> optimizer_policy_{};
-  std::optional<std::conditional_t<std::is_void_v<optimizer_type>, detail::NoOptimizer, optimizer_type>> optimizer_{};
+  std::optional<optimizer_slots_type> slots_{};
   detail::TrainerLink link_{};
   detail::ResultCollection train_results_{}, eval_results_{};
   detail::MetricMaps maps_{};

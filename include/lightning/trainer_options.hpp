@@ -43,6 +43,9 @@ class FastDevRun {
 
 enum class Accelerator { automatic, cpu, gpu };
 
+/// How `gradient_clip_val` clips: by the total L2 norm, or each value.
+enum class GradClipAlgorithm { norm, value };
+
 struct TrainerOptions {
   /// Unset: 1000 when `max_steps` is -1, else unlimited (Lightning's rule).
   std::optional<int64_t> max_epochs{};
@@ -65,6 +68,9 @@ struct TrainerOptions {
   std::string default_root_dir = ".";
   int64_t log_every_n_steps = 50;
   int64_t accumulate_grad_batches = 1;
+  /// 0: no clipping.
+  double gradient_clip_val = 0.0;
+  GradClipAlgorithm gradient_clip_algorithm = GradClipAlgorithm::norm;
 };
 
 /// Options of `fit`: `{.ckpt_path = "last"}` resumes.
@@ -119,6 +125,7 @@ inline ResolvedOptions resolve(const TrainerOptions& o) {
   require(r.num_sanity_val_steps >= -1, "num_sanity_val_steps must be >= -1 (-1: all), got " +
                                             std::to_string(r.num_sanity_val_steps));
   require(r.accumulate >= 1, "accumulate_grad_batches must be >= 1, got " + std::to_string(r.accumulate));
+  require(o.gradient_clip_val >= 0.0, "gradient_clip_val must be >= 0 (0: off), got " + std::to_string(o.gradient_clip_val));
   require(r.log_every_n_steps >= 1, "log_every_n_steps must be >= 1, got " + std::to_string(r.log_every_n_steps));
   require(o.devices >= 1, "devices must be >= 1, got " + std::to_string(o.devices));
   require(o.num_nodes >= 1, "num_nodes must be >= 1, got " + std::to_string(o.num_nodes));

@@ -1,6 +1,8 @@
 #pragma once
 // What a running Trainer shares with the module it trains: loop progress for
 // `current_epoch()`/`global_step()`, and the context `log()` records into.
+#include <torch/torch.h>
+
 #include <cstdint>
 
 #include "fx.hpp"
@@ -24,6 +26,12 @@ struct TrainerLink {
   const void* batch = nullptr;
   int64_t (*batch_size_of)(const void*) = nullptr;
   int64_t batch_size_cache = -1;
+  // Manual optimization reaches the Trainer through these (type-erased: the
+  // module's type does not depend on the Trainer's).
+  void* trainer = nullptr;
+  void* optimizer_slots = nullptr;
+  void (*manual_backward)(void* trainer, const torch::Tensor& loss) = nullptr;
+  bool (*manual_step)(void* trainer, void* optimizer) = nullptr;
 
   template <class B>
   void set_batch(const B& b, int64_t (*size_of)(const void*)) noexcept {

@@ -13,4 +13,25 @@ concept Metric = requires(M& m, const M& cm) {
   m.reset();
 };
 
+/// How one state tensor combines across processes: summed counts, or a
+/// running min/max. A distributed strategy all-reduces each state with it.
+enum class Reduction { sum, min, max };
+
+namespace detail {
+/// Stands in for a strategy's visitor when checking `for_each_state`.
+struct StateVisitorProbe {
+  void operator()(torch::Tensor&, Reduction) const {}
+};
+}  // namespace detail
+
+/// A metric whose whole state is reachable as tensors: `m.for_each_state(f)`
+/// calls `f(torch::Tensor& state, Reduction how)` once per state, in a fixed
+/// order, with shapes fixed at construction (so every rank reduces the same
+/// tensors even if it saw no data). Assign the reduced tensor to `state`
+/// rather than changing it in place: states written under InferenceMode are
+/// inference tensors, which only InferenceMode may modify in place.
+/// Every metric in this library models it.
+template <class M>
+concept SyncableMetric = Metric<M> && requires(M& m, detail::StateVisitorProbe probe) { m.for_each_state(probe); };
+
 }  // namespace lightning::metrics

@@ -1,0 +1,43 @@
+#pragma once
+// Gradient clipping as Lightning does it, without a host sync: by the total
+// L2 norm (the norm of per-parameter norms, scaled by min(c / (total + 1e-6), 1))
+// or by value (each element clamped to [-c, c]).
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "../trainer_options.hpp"
+
+namespace lightning {
+
+namespace detail {
+template <class Opt>
+std::vector<torch::Tensor> grads_of(Opt& opt) {
+  std::vector<torch::Tensor> grads;
+  for (auto& group : opt.param_groups())
+    for (auto& p : group.params())
+      if (p.grad().defined()) grads.push_back(p.grad());
+  return grads;
+}
+}  // namespace detail
+
+/// Clips the gradients of the optimizer's parameters in place.
+template <class Opt>
+void clip_gradients(Opt& opt, double clip_val, GradClipAlgorithm algorithm = GradClipAlgorithm::norm) {
+  if (clip_val <= 0) return;
+  torch::NoGradGuard no_grad;
+  auto grads = detail::grads_of(opt);
+  if (grads.empty()) return;
+  if (algorithm == GradClipAlgorithm::value) {
+    for (auto& g : grads) g.clamp_(-clip_val, clip_val);
+    return;
+  }
+  std::vector<torch::Tensor> norms;
+  norms.reserve(grads.size());
+  for (auto& g : grads) norms.push_back(g.norm(2));
+  auto total = torch::stack(norms).norm(2);
+  auto coef = (clip_val / (total + 1e-6)).clamp_max(1.0);
+  for (auto& g : grads) g.mul_(coef.to(g.device()));
+}
+
+}  // namespace lightning

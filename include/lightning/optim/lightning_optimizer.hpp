@@ -1,0 +1,30 @@
+#pragma once
+// LightningOptimizer: what `optimizers()` hands a module in manual
+// optimization. `step()` goes through the Trainer's precision (a loss scaler
+// may skip it) and counts toward `global_step`, as Lightning's wrapper does.
+#include <stdexcept>
+
+#include "../detail/trainer_link.hpp"
+
+namespace lightning {
+
+template <class Opt>
+class LightningOptimizer {
+ public:
+  LightningOptimizer(Opt& opt, detail::TrainerLink* link) noexcept : opt_(&opt), link_(link) {}
+
+  void zero_grad() { opt_->zero_grad(); }
+  /// Returns whether the step was taken (false when the loss scaler skipped it).
+  bool step() {
+    if (!link_ || !link_->manual_step) throw std::logic_error("LightningOptimizer::step(): no Trainer is running");
+    return link_->manual_step(link_->trainer, opt_);
+  }
+  Opt& optimizer() noexcept { return *opt_; }
+  Opt* operator->() noexcept { return opt_; }
+
+ private:
+  Opt* opt_;
+  detail::TrainerLink* link_;
+};
+
+}  // namespace lightning
