@@ -12,6 +12,13 @@ probes=(
   "progress bar|it/s]"
   "model summary|lightning::ModelSummary"
   "model summary|Trainable params"
+  "CSV logger|lightning::CSVLogger"
+  "CSV logger|metrics.csv"
+  "TensorBoard logger|lightning::TensorBoardLogger"
+  "TensorBoard logger|brain.Event:2"
+  "LR monitor|lightning::LearningRateMonitor"
+  "autocast|lightning::precision::Autocast"
+  "loss scaler|lightning::precision::GradScaler"
 )
 fail=0
 for p in "${probes[@]}"; do
