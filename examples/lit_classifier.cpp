@@ -56,11 +56,17 @@ struct LitClassifier : L::LightningModule<LitClassifier, Params> {
 int main(int argc, char** argv) {
   const int64_t epochs = argc > 1 ? std::atoll(argv[1]) : 5;
   L::seed_everything(42);
-  L::Trainer<LitClassifier> trainer({.max_epochs = epochs});
+  // Lightning's defaults (model summary, progress bar, CSV logger) plus
+  // TensorBoard, both writing into the same lightning_logs/version_N.
+  L::CSVLogger csv;
+  L::TensorBoardLogger tensorboard({.version = csv.version()});
+  L::Trainer<LitClassifier, L::Loggers<L::CSVLogger, L::TensorBoardLogger>> trainer(
+      {.max_epochs = epochs}, std::move(csv), std::move(tensorboard));
   LitClassifier model;
   fashion_mnist::DataModule data({.batch_size = 64});
   trainer.fit(model, data);
   auto results = trainer.test(model, data);
-  std::printf("test accuracy: %.4f\n", results.at(0).at("test_acc"));
+  std::printf("test accuracy: %.4f\nlogs: %s\n", results.at(0).at("test_acc"),
+              trainer.logger<L::CSVLogger>().log_dir().c_str());
   return results.at(0).at("test_acc") > 0.5 ? 0 : 1;
 }

@@ -5,15 +5,23 @@ namespace L = lightning;
 
 struct Regression : L::LightningModule<Regression> {
   torch::nn::Linear layer{nullptr};
-  L::metrics::Accuracy acc{{.num_classes = 2}};
+  L::metrics::MeanSquaredError mse;
   Regression() : layer(register_module("layer", torch::nn::Linear(10, 1))) {}
+  auto configure_optimizers() {
+    torch::optim::Adam opt(parameters(), torch::optim::AdamOptions(1e-3));
+    L::optim::CosineAnnealingLR sched(opt, {.T_max = 10});
+    return std::pair{std::move(opt), std::move(sched)};
+  }
   torch::Tensor training_step(const L::Batch& b, int64_t) {
     auto loss = torch::mse_loss(layer(b.data), b.target);
     log("train_loss", loss, {.prog_bar = true});
     return loss;
   }
-  void validation_step(const L::Batch& b, int64_t) { log("val_loss", torch::mse_loss(layer(b.data), b.target)); }
-  auto configure_optimizers() { return torch::optim::Adam(parameters(), torch::optim::AdamOptions(1e-3)); }
+  void validation_step(const L::Batch& b, int64_t) {
+    mse.update(layer(b.data), b.target);
+    log("val_mse", mse);
+  }
+  void test_step(const L::Batch& b, int64_t) { log("test_loss", torch::mse_loss(layer(b.data), b.target)); }
 };
 
 int main() {
@@ -21,8 +29,10 @@ int main() {
   auto y = x.sum(1, true);
   L::data::TensorLoader loader({x, y}, {.batch_size = 32, .shuffle = true});
   Regression model;
-  L::Trainer<Regression, L::precision::F32, L::strategy::Single, L::Callbacks<L::ProgressBar>, L::Loggers<>> trainer(
-      {.max_epochs = 3});
+  L::Trainer<Regression, L::precision::BF16Mixed, L::strategy::Single,
+             L::Callbacks<L::ModelSummary, L::ProgressBar, L::LearningRateMonitor>,
+             L::Loggers<L::CSVLogger, L::TensorBoardLogger>>
+      trainer({.max_epochs = 3, .gradient_clip_val = 1.0});
   trainer.fit(model, loader, loader);
   trainer.test(model, loader);
 }

@@ -51,6 +51,30 @@ class ProgressBar {
     render(trainer, true);
   }
 
+  /// Validation shows its own bar, in place on a terminal (cleared when done).
+  template <class T, class M, class O, class B>
+  void on_validation_batch_end(T& trainer, M&, const O&, const B&, int64_t batch_idx) {
+    if (!in_place_ || !trainer.is_global_zero()) return;
+    const auto now = clock::now();
+    if (std::chrono::duration<double>(now - last_).count() < opts_.refresh_interval) return;
+    last_ = now;
+    const int64_t total = trainer.num_eval_batches();
+    std::string line = trainer.sanity_checking() ? "Sanity Checking: " : "Validation: ";
+    char buf[64];
+    if (total > 0 && total < INT64_MAX) {
+      const int width = 20;
+      const auto filled = static_cast<int>(width * (batch_idx + 1) / total);
+      line += "[" + std::string(filled, '=') + std::string(width - filled, ' ') + "] ";
+      std::snprintf(buf, sizeof buf, "%lld/%lld", (long long)(batch_idx + 1), (long long)total);
+    } else {
+      std::snprintf(buf, sizeof buf, "%lld", (long long)(batch_idx + 1));
+    }
+    line += buf;
+    std::fputs(("\r" + line + "\x1b[K").c_str(), opts_.stream);
+    std::fflush(opts_.stream);
+    validation_shown_ = true;
+  }
+
   template <class T, class M>
   void on_test_end(T& trainer, M&) {
     print_eval_table(trainer, "Test metric");
@@ -58,6 +82,11 @@ class ProgressBar {
 
   template <class T, class M>
   void on_validation_end(T& trainer, M&) {
+    if (validation_shown_) {  // give the line back to the training bar
+      std::fputs("\r\x1b[K", opts_.stream);
+      std::fflush(opts_.stream);
+      validation_shown_ = false;
+    }
     if (trainer.stage() == Stage::validate) print_eval_table(trainer, "Validate metric");
   }
 
@@ -121,6 +150,7 @@ class ProgressBar {
 
   Options opts_;
   bool in_place_ = false;
+  bool validation_shown_ = false;
   clock::time_point start_{}, last_{};
   int64_t done_ = 0, total_ = 0;
 };
