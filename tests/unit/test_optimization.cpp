@@ -284,3 +284,30 @@ TEST_CASE("a step the loss scaler skipped does not step the scheduler (it still 
   CHECK(std::get<0>(trainer.optimizer_slots()).lr_scheduler.scheduler.last_epoch() == 3);
   CHECK(lr_of(trainer.optimizer()) == doctest::Approx(0.1 * 0.125));
 }
+
+namespace {
+struct TwoGroups : RecordingModule {
+  torch::nn::Linear extra{nullptr};
+  TwoGroups() { extra = register_module("extra", torch::nn::Linear(2, 1)); }
+  auto configure_optimizers() {
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(layer->parameters(), std::make_unique<torch::optim::SGDOptions>(0.1));
+    groups.emplace_back(extra->parameters(), std::make_unique<torch::optim::SGDOptions>(0.2));
+    torch::optim::SGD opt(std::move(groups), torch::optim::SGDOptions(0.1));
+    L::optim::StepLR sched(opt, {.step_size = 1, .gamma = 0.5});
+    return L::OptimizerConfig{.optimizer = std::move(opt),
+                              .lr_scheduler = L::LRSchedulerConfig{.scheduler = std::move(sched), .name = "my_lr"}};
+  }
+};
+}  // namespace
+
+TEST_CASE("LearningRateMonitor: /pgN per parameter group, the scheduler config's name overriding") {
+  TwoGroups model;
+  L::Trainer<TwoGroups, L::Callbacks<L::LearningRateMonitor>, L::Loggers<>> trainer({.max_epochs = 2});
+  auto loader = make_loader(2);
+  trainer.fit(model, loader);
+  const auto& last = trainer.callback<L::LearningRateMonitor>().last();
+  CHECK(last.size() == 2);
+  CHECK(last.at("my_lr/pg1") == doctest::Approx(0.05));
+  CHECK(last.at("my_lr/pg2") == doctest::Approx(0.1));
+}

@@ -79,3 +79,28 @@ TEST_CASE("the default logger is a CSVLogger under default_root_dir; fast_dev_ru
   }
   CHECK_FALSE(std::filesystem::exists(dir.path / "lightning_logs" / "version_1" / "metrics.csv"));
 }
+
+namespace {
+/// Logs a meta-device tensor: reading it to the host (`item()`) throws, so a
+/// run that finishes shows nothing read the logged value.
+struct LogsMeta : RecordingModule {
+  torch::Tensor training_step(const L::Batch& b, int64_t i) {
+    log("meta", torch::zeros({}, torch::TensorOptions().device(torch::kMeta)),
+        {.prog_bar = true, .on_step = true, .on_epoch = true});
+    return RecordingModule::training_step(b, i);
+  }
+};
+}  // namespace
+
+TEST_CASE("log() adds no host sync when nothing consumes the value (and a consumer does read it)") {
+  auto train = make_loader(4);
+  LogsMeta model;
+  L::BareTrainer<LogsMeta> bare({.max_epochs = 2});
+  CHECK_NOTHROW(bare.fit(model, train));
+  CHECK(bare.callback_metrics().at("meta_epoch").device().is_meta());
+
+  TempDir dir;
+  L::Trainer<LogsMeta, L::Callbacks<>, L::Loggers<L::CSVLogger>> logged(
+      {.max_epochs = 1, .log_every_n_steps = 2}, L::CSVLogger({.save_dir = dir.path}));
+  CHECK_THROWS(logged.fit(model, train));  // the logger reads it at step 2
+}
