@@ -82,9 +82,10 @@ class Autocast {
 
 /// "bf16-mixed" (see the top of this file). setup(device) picks the autocast
 /// device (CPU until then); the Trainer calls it when fit starts.
-class BF16Mixed {
+/// Full-precision everything else (weights, backward, step): only the scope
+/// of forward and loss differs from F32.
+class BF16Mixed : public F32 {
  public:
-  using policy_kind = lightning::policy_kind::precision;
   static constexpr const char* name = "bf16-mixed";
 
   /// Autocasts on `device`'s type from now on; std::invalid_argument for a
@@ -96,26 +97,6 @@ class BF16Mixed {
 
   /// Autocast to bfloat16 for as long as the returned guard lives.
   Autocast forward_context() const { return Autocast(device_type_, torch::kBFloat16); }
-
-  /// Master weights stay float32; inputs are cast by autocast, op by op.
-  template <class Module>
-  static void convert_module(Module&) noexcept {}
-  template <class B>
-  static B&& convert_input(B&& batch) noexcept {
-    return static_cast<B&&>(batch);
-  }
-
-  static void backward(const torch::Tensor& loss) { loss.backward(); }
-  template <class Optimizer>
-  static void unscale(Optimizer&) noexcept {}
-  template <class Optimizer>
-  static bool optimizer_step(Optimizer& opt) {
-    opt.step();
-    return true;
-  }
-
-  static StateDict state_dict() { return detail::empty_state_dict(); }
-  static void load_state_dict(const StateDict&) noexcept {}
 
   /// The device type autocast applies to (set by setup()).
   torch::DeviceType device_type() const noexcept { return device_type_; }
