@@ -33,13 +33,10 @@ class DefaultDtype {
 namespace detail {
 
 /// The body of a "-true" precision: module, floating inputs and default dtype
-/// all in `Dtype`; backward and step as full precision. Derived types add `name`.
+/// all in `Dtype`; backward, step and (empty) state are F32's. Derived types add `name`.
 template <torch::ScalarType Dtype>
-struct TruePrecision {
-  using policy_kind = lightning::policy_kind::precision;
+struct TruePrecision : F32 {
   static constexpr torch::ScalarType dtype = Dtype;
-
-  static void setup(const torch::Device&) noexcept {}
 
   /// Default dtype `Dtype` while the guard lives (torch::ones etc. in training_step).
   static DefaultDtype forward_context() { return DefaultDtype(Dtype); }
@@ -70,18 +67,6 @@ struct TruePrecision {
     return data::map_tensors(std::remove_cvref_t<B>(std::forward<B>(batch)),
                              [](torch::Tensor t) { return castable(t) ? t.to(Dtype) : t; });
   }
-
-  static void backward(const torch::Tensor& loss) { loss.backward(); }
-  template <class Optimizer>
-  static void unscale(Optimizer&) noexcept {}
-  template <class Optimizer>
-  static bool optimizer_step(Optimizer& opt) {
-    opt.step();
-    return true;
-  }
-
-  static StateDict state_dict() { return detail::empty_state_dict(); }
-  static void load_state_dict(const StateDict&) noexcept {}
 
  private:
   static bool castable(const torch::Tensor& t) { return t.is_floating_point() && t.scalar_type() != Dtype; }
