@@ -57,16 +57,26 @@ int main(int argc, char** argv) {
   const int64_t epochs = argc > 1 ? std::atoll(argv[1]) : 5;
   L::seed_everything(42);
   // Lightning's defaults (model summary, progress bar, CSV logger) plus
-  // TensorBoard, both writing into the same lightning_logs/version_N.
+  // TensorBoard, both writing into the same lightning_logs/version_N; the
+  // best checkpoint by val_loss is kept, and training stops when it plateaus.
   L::CSVLogger csv;
   L::TensorBoardLogger tensorboard({.version = csv.version()});
-  L::Trainer<LitClassifier, L::Loggers<L::CSVLogger, L::TensorBoardLogger>> trainer(
-      {.max_epochs = epochs}, std::move(csv), std::move(tensorboard));
+  L::Trainer<LitClassifier,
+             L::Callbacks<L::ModelSummary, L::ProgressBar, L::ModelCheckpoint, L::EarlyStopping>,
+             L::Loggers<L::CSVLogger, L::TensorBoardLogger>>
+      trainer({.max_epochs = epochs}, std::move(csv), std::move(tensorboard),
+              L::ModelCheckpoint({.monitor = "val_loss", .mode = L::Mode::min}),
+              L::EarlyStopping({.monitor = "val_loss", .patience = 3}));
   LitClassifier model;
   fashion_mnist::DataModule data({.batch_size = 64});
   trainer.fit(model, data);
-  auto results = trainer.test(model, data);
-  std::printf("test accuracy: %.4f\nlogs: %s\n", results.at(0).at("test_acc"),
+
+  // Reload the best model from its checkpoint and test it.
+  const std::string best_path = trainer.checkpoint_callback().best_model_path();
+  auto best = LitClassifier::load_from_checkpoint(best_path);
+  auto results = trainer.test(best, data);
+  std::printf("best checkpoint: %s (val_loss %.4f)\ntest accuracy: %.4f\nlogs: %s\n", best_path.c_str(),
+              trainer.checkpoint_callback().best_model_score().value_or(0.0), results.at(0).at("test_acc"),
               trainer.logger<L::CSVLogger>().log_dir().c_str());
   return results.at(0).at("test_acc") > 0.5 ? 0 : 1;
 }

@@ -9,6 +9,7 @@ packages=(
   doctest-dev libbenchmark-dev zlib1g-dev
   dataset-fashion-mnist
   python3 python3-yaml python3-torch
+  libonnx-dev libprotobuf-dev python3-onnx python3-opencv
 )
 missing=()
 for p in "${packages[@]}"; do

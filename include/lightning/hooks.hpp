@@ -107,6 +107,10 @@ LIGHTNING_HOOK(on_predict_batch_end, "void on_predict_batch_end(const auto& outp
                "void on_predict_batch_end(auto& trainer, auto& module, const auto& outputs, const auto& batch, int64_t batch_idx)")
 LIGHTNING_HOOK(on_exception, "void on_exception(const std::exception& error)",
                "void on_exception(auto& trainer, auto& module, const std::exception& error)")
+LIGHTNING_HOOK(on_save_checkpoint, "void on_save_checkpoint(L::checkpoint::Dict& checkpoint)",
+               "void on_save_checkpoint(auto& trainer, auto& module, L::checkpoint::Dict& checkpoint)")
+LIGHTNING_HOOK(on_load_checkpoint, "void on_load_checkpoint(const L::checkpoint::Dict& checkpoint)",
+               "void on_load_checkpoint(auto& trainer, auto& module, const L::checkpoint::Dict& checkpoint)")
 LIGHTNING_HOOK(training_step, "auto training_step(Batch batch, int64_t batch_idx) returning the loss tensor (or a struct with a `loss` member)", "(modules only)")
 LIGHTNING_HOOK(validation_step, "void validation_step(Batch batch, int64_t batch_idx)", "(modules only)")
 LIGHTNING_HOOK(test_step, "void test_step(Batch batch, int64_t batch_idx)", "(modules only)")

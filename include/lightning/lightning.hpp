@@ -5,13 +5,18 @@
 #include <boost/hana/adapt_struct.hpp>
 
 #include "callbacks/callbacks.hpp"
+#include "callbacks/early_stopping.hpp"
 #include "callbacks/lr_monitor.hpp"
+#include "callbacks/model_checkpoint.hpp"
 #include "callbacks/model_summary.hpp"
 #include "callbacks/progress_bar.hpp"
+#include "checkpoint/dict.hpp"
+#include "checkpoint/file.hpp"
 #include "data/batch.hpp"
 #include "data/datamodule.hpp"
 #include "data/loader.hpp"
 #include "data/tensor_loader.hpp"
+#include "export/state_dict.hpp"  // export/onnx.hpp is separate: it needs the ONNX libraries
 #include "hooks.hpp"
 #include "log_options.hpp"
 #include "loggers/csv_logger.hpp"

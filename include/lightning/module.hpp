@@ -13,6 +13,9 @@
 #include <string_view>
 #include <utility>
 
+#include "checkpoint/file.hpp"
+#include "checkpoint/hparams.hpp"
+#include "checkpoint/module_state.hpp"
 #include "detail/trainer_link.hpp"
 #include "hooks.hpp"
 #include "log_options.hpp"
@@ -26,6 +29,9 @@ namespace lightning {
 /// Hyperparameters of a module that declares none.
 struct NoHParams {};
 
+/// export_onnx's options: lightning/export/onnx.hpp (which to_onnx needs).
+struct OnnxOptions;
+
 /// CRTP base of a user module: `struct Lit : L::LightningModule<Lit, Params> {...}`.
 /// Holds the hyperparameters and offers `log()`; every hook is optional.
 template <class Derived, class HParams = NoHParams>
@@ -36,6 +42,37 @@ class LightningModule : public torch::nn::Module {
   explicit LightningModule(HParams hparams = {}) : hparams_(std::move(hparams)) {}
 
   const HParams& hparams() const noexcept { return hparams_; }
+
+  /// Rebuilds the module from a checkpoint: constructed from the stored
+  /// hyperparameters (edited by `edit(HParams&)` first, if given), then
+  /// given the stored weights, strictly. Lightning's `Model.load_from_checkpoint`.
+  template <class Edit = std::nullptr_t>
+  static Derived load_from_checkpoint(const std::filesystem::path& path, Edit&& edit = nullptr) {
+    namespace ck = checkpoint;
+    const ck::Dict ckpt = ck::read(path);
+    HParams h{};
+    if (ck::contains(ckpt, ck::kMetaKey)) {
+      const auto meta = ck::get<ck::Dict>(ckpt, ck::kMetaKey, "the checkpoint");
+      if (ck::contains(meta, "hparams_archive"))
+        h = ck::hparams_from_archive<HParams>(ck::get<std::string>(meta, "hparams_archive", ck::kMetaKey));
+    }
+    if constexpr (!std::is_null_pointer_v<std::remove_cvref_t<Edit>>) {
+      static_assert(std::is_invocable_v<Edit&, HParams&>,
+                    "lightning: load_from_checkpoint(path, edit): edit must be callable as edit(HParams&)");
+      edit(h);
+    }
+    auto make = [&]() -> Derived {
+      if constexpr (std::is_constructible_v<Derived, HParams>) return Derived(h);
+      else if constexpr (std::is_same_v<HParams, NoHParams> && std::is_default_constructible_v<Derived>) return Derived();
+      else static_assert(std::is_constructible_v<Derived, HParams>,
+                         "lightning: load_from_checkpoint needs a constructor Derived(HParams)");
+    };
+    Derived m = make();
+    ck::load_module_state_dict(m, ck::get<ck::Dict>(ckpt, "state_dict", "the checkpoint"), /*strict=*/true,
+                               "the module");
+    if constexpr (requires(const ck::Dict& d) { m.on_load_checkpoint(d); }) m.on_load_checkpoint(ckpt);
+    return m;
+  }
 
   /// 0-based epoch of the running Trainer (0 when none runs).
   int64_t current_epoch() const noexcept { return link_ ? link_->progress.current_epoch : 0; }
@@ -137,6 +174,20 @@ class LightningModule : public torch::nn::Module {
   void untoggle_optimizer(Opt&) {
     for (auto& [p, req] : toggled_) p.set_requires_grad(req);
     toggled_.clear();
+  }
+
+  /// Lightning's `to_onnx`: writes this module's graph to `path` (README:
+  /// Export). Needs <lightning/export/onnx.hpp> and the ONNX libraries,
+  /// which this header does not pull in: nothing is compiled until called.
+  template <class D = Derived, class Options = OnnxOptions>
+  void to_onnx(const std::string& path, const torch::Tensor& input_sample) {
+    static_assert(requires { sizeof(Options); },
+                  "lightning: to_onnx() needs #include <lightning/export/onnx.hpp> (link onnx, onnx_proto, protobuf)");
+    export_onnx(static_cast<D&>(*this), input_sample, path, Options{});
+  }
+  template <class D = Derived, class Options = OnnxOptions>
+  void to_onnx(const std::string& path, const torch::Tensor& input_sample, const Options& options) {
+    export_onnx(static_cast<D&>(*this), input_sample, path, options);
   }
 
   // The Trainer attaches itself while it runs; users never call these.

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <filesystem>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -17,8 +19,15 @@
 #include <vector>
 
 #include "callbacks/callbacks.hpp"
+#include "callbacks/model_checkpoint.hpp"
 #include "callbacks/model_summary.hpp"
 #include "callbacks/progress_bar.hpp"
+#include "checkpoint/callback_state.hpp"
+#include "checkpoint/file.hpp"
+#include "checkpoint/hparams.hpp"
+#include "checkpoint/module_state.hpp"
+#include "checkpoint/optimizer_state.hpp"
+#include "checkpoint/rng.hpp"
 #include "data/batch.hpp"
 #include "data/datamodule.hpp"
 #include "data/loader.hpp"
@@ -39,8 +48,8 @@
 
 namespace lightning {
 
-/// What `L.Trainer()` gives: a model summary and a progress bar (more defaults join as they land).
-using DefaultCallbacks = Callbacks<ModelSummary, ProgressBar>;
+/// What `L.Trainer()` gives: a model summary, a progress bar and a checkpoint every epoch.
+using DefaultCallbacks = Callbacks<ModelSummary, ProgressBar, ModelCheckpoint>;
 using DefaultLoggers = Loggers<CSVLogger>;
 
 /// What a step that returns nothing passes to `on_*_batch_end`.
@@ -93,6 +102,47 @@ constexpr int callback_phase() {
 
 struct NoLoader {};
 
+/// Where the fit loop is, so a checkpoint taken there resumes at the same
+/// point: the work left for the current batch or epoch is done on resume.
+enum class LoopPhase : int64_t { idle, epoch_start, in_batch, after_batch, in_validation, epoch_end };
+struct LoopPosition {
+  LoopPhase phase = LoopPhase::idle;
+  int64_t batch_idx = 0;
+  bool is_last = false, stepped = false;
+};
+/// A fit resumed from a checkpoint: the position and the generator states to restore.
+struct ResumeState {
+  LoopPosition pos;
+  checkpoint::Dict rng = checkpoint::make_dict();
+  torch::Tensor epoch_start_rng;
+};
+
+inline torch::Tensor cpu_rng_state() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+inline void set_cpu_rng_state(const torch::Tensor& s) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(s);
+}
+
+/// The first callback type in a set with ModelCheckpoint's accessors.
+template <class C>
+concept CheckpointCallback = requires(C& c) {
+  c.best_model_path();
+  c.last_model_path();
+};
+template <class Tuple>
+struct first_checkpoint_callback {
+  using type = void;
+};
+template <class C, class... Rest>
+struct first_checkpoint_callback<std::tuple<C, Rest...>> {
+  using type = std::conditional_t<CheckpointCallback<C>, C, typename first_checkpoint_callback<std::tuple<Rest...>>::type>;
+};
+
 /// Stands in for the optimizer of a module in manual optimization that has none.
 struct NoOptimizer {
   void zero_grad() {}
@@ -101,6 +151,39 @@ struct NoOptimizer {
     static std::vector<torch::optim::OptimizerParamGroup> none;
     return none;
   }
+};
+
+/// The callbacks a module's `configure_callbacks()` returns (one, or a std::tuple of them).
+template <class M>
+struct module_callbacks {
+  using type = std::tuple<>;
+};
+template <class T>
+struct as_tuple {
+  using type = std::tuple<T>;
+};
+template <class... Ts>
+struct as_tuple<std::tuple<Ts...>> {
+  using type = std::tuple<Ts...>;
+};
+template <class M>
+  requires requires(M& m) { m.configure_callbacks(); }
+struct module_callbacks<M> {
+  using type = typename as_tuple<std::remove_cvref_t<decltype(std::declval<M&>().configure_callbacks())>>::type;
+};
+
+/// The Trainer's callback set plus the module's callback types it lacks
+/// (a type it has is replaced by the module's instance, as in Lightning).
+template <class Set, class Tuple>
+struct merge_callbacks;
+template <class... Cs>
+struct merge_callbacks<Callbacks<Cs...>, std::tuple<>> {
+  using type = Callbacks<Cs...>;
+};
+template <class... Cs, class M, class... Ms>
+struct merge_callbacks<Callbacks<Cs...>, std::tuple<M, Ms...>> {
+  using type = typename merge_callbacks<
+      std::conditional_t<(std::is_same_v<M, Cs> || ...), Callbacks<Cs...>, Callbacks<Cs..., M>>, std::tuple<Ms...>>::type;
 };
 
 template <class... Cs>
@@ -153,7 +236,11 @@ class Trainer {
   using model_type = Model;
   using precision_type = detail::find_policy_t<policy_kind::precision, precision::F32, Policies...>;
   using strategy_type = detail::find_policy_t<policy_kind::strategy, strategy::Single, Policies...>;
-  using callbacks_type = detail::find_policy_t<policy_kind::callbacks, DefaultCallbacks, Policies...>;
+  /// The callbacks named in the policies (or the defaults), plus those the
+  /// module's `configure_callbacks()` adds.
+  using callbacks_type = typename detail::merge_callbacks<
+      detail::find_policy_t<policy_kind::callbacks, DefaultCallbacks, Policies...>,
+      typename detail::module_callbacks<Model>::type>::type;
   using loggers_type = detail::find_policy_t<policy_kind::loggers, DefaultLoggers, Policies...>;
   using optimizer_policy_type = detail::find_policy_t<policy_kind::optimizer, NoOptimizerPolicy, Policies...>;
 
@@ -362,6 +449,101 @@ class Trainer {
   int64_t node_rank() const noexcept { return strategy_.node_rank(); }
   bool is_global_zero() const noexcept { return strategy_.is_global_zero(); }
 
+  // ---------------------------------------------------------------- checkpoints
+
+  /// The first ModelCheckpoint-like callback (Lightning's `trainer.checkpoint_callback`).
+  auto& checkpoint_callback() {
+    using C = typename detail::first_checkpoint_callback<typename callbacks_type::types>::type;
+    static_assert(!std::is_void_v<C>,
+                  "lightning: trainer.checkpoint_callback(): the Trainer has no L::ModelCheckpoint in its L::Callbacks<...>");
+    return callbacks_.template get<C>();
+  }
+
+  /// Where ModelCheckpoint writes unless given a dirpath:
+  /// `<first logger's log_dir>/checkpoints`, else `<default_root_dir>/checkpoints`.
+  std::filesystem::path default_checkpoint_dir() {
+    std::optional<std::filesystem::path> dir;
+    if constexpr (loggers_type::size > 0)
+      loggers_.for_each([&](auto& lg) {
+        if constexpr (requires { lg.log_dir(); })
+          if (!dir) dir = std::filesystem::path(lg.log_dir()) / "checkpoints";
+      });
+    return dir ? *dir : std::filesystem::path(opts_.user.default_root_dir) / "checkpoints";
+  }
+
+  /// The run's whole state, laid out as Lightning's checkpoint (what
+  /// Python's `torch.load` shows), plus under "lightning_cpp" what resuming
+  /// exactly needs: generator states, the position in the epoch, the
+  /// epoch's logged values and the hyperparameters' archive.
+  checkpoint::Dict dump_checkpoint(bool weights_only = false) {
+    namespace ck = checkpoint;
+    Model* m = model_ ? model_ : last_model_;
+    if (!m) throw std::logic_error("trainer.save_checkpoint(): no model yet: call it during or after fit()");
+    auto ckpt = ck::make_dict();
+    auto meta = ck::make_dict();
+    ckpt.insert("epoch", link_.progress.current_epoch);
+    ckpt.insert("global_step", link_.progress.global_step);
+    // The layout follows this Lightning release; the library's own version is in lightning_cpp.
+    ckpt.insert("pytorch-lightning_version", std::string("2.2.5"));
+    ckpt.insert("state_dict", ck::module_state_dict(*m));
+    meta.insert("weights_only", weights_only);
+    if (!weights_only) {
+      ckpt.insert("loops", loops_state_dict());
+      ckpt.insert("callbacks", ck::callbacks_state_dict(callbacks_));
+      auto optimizers = ck::make_list();
+      auto schedulers = ck::make_list();
+      if (slots_)
+        std::apply(
+            [&](auto&... slot) {
+              auto one = [&](auto& sl) {
+                using Slot = std::remove_cvref_t<decltype(sl)>;
+                if constexpr (!std::is_same_v<typename Slot::optimizer_type, detail::NoOptimizer>)
+                  optimizers.push_back(ck::optimizer_state_dict(sl.optimizer));
+                if constexpr (Slot::has_scheduler) schedulers.push_back(sl.lr_scheduler.scheduler.state_dict());
+              };
+              (one(slot), ...);
+            },
+            *slots_);
+      ckpt.insert("optimizer_states", optimizers);
+      ckpt.insert("lr_schedulers", schedulers);
+      if constexpr (requires { precision_.state_dict(); }) {
+        auto ps = precision_.state_dict();
+        if (ps.size() > 0) ckpt.insert("MixedPrecision", ps);
+      }
+      meta.insert("rng_states", ck::rng_state());
+      meta.insert("fit_state", fit_state_dict());
+      meta.insert("results", train_results_.state_dict());
+      meta.insert("metrics", metric_maps_state_dict());
+      // Gradients accumulated by batches that have not stepped yet.
+      if (pos_.phase != detail::LoopPhase::idle && pos_.phase != detail::LoopPhase::epoch_start &&
+          pos_.phase != detail::LoopPhase::epoch_end && !pos_.stepped && opts_.accumulate > 1) {
+        auto grads = ck::make_list();
+        for (const auto& p : m->parameters()) grads.push_back(p.grad().defined() ? c10::IValue(p.grad()) : c10::IValue());
+        meta.insert("accumulated_grads", grads);
+      }
+    }
+    ckpt.insert("hparams_name", std::string("hparams"));
+    ckpt.insert("hyper_parameters", ck::hparams_dict(m->hparams()));
+    meta.insert("hparams_archive", ck::hparams_to_archive(m->hparams()));
+    ckpt.insert(std::string(ck::kMetaKey), meta);
+    callbacks_.for_each([&](auto& cb) {
+      using C = std::remove_cvref_t<decltype(cb)>;
+      if constexpr (hooks::on_save_checkpoint::check_callback<C, Trainer&, Model&, ck::Dict&>())
+        cb.on_save_checkpoint(*this, *m, ckpt);
+    });
+    if constexpr (hooks::on_save_checkpoint::check_module<Model, ck::Dict&>()) m->on_save_checkpoint(ckpt);
+    return ckpt;
+  }
+
+  /// Writes dump_checkpoint() to `path` atomically (a temporary file,
+  /// fsync, rename): a crash mid-save leaves the previous file whole.
+  /// Only rank 0 writes.
+  void save_checkpoint(const std::filesystem::path& path, bool weights_only = false) {
+    auto ckpt = dump_checkpoint(weights_only);
+    if (strategy_.is_global_zero()) checkpoint::write(path, std::move(ckpt));
+    strategy_.barrier();
+  }
+
  private:
   // ---------------------------------------------------------------- construction
 
@@ -497,6 +679,213 @@ class Trainer {
     }
   }
 
+  // ---------------------------------------------------------------- checkpoint state
+
+  /// Lightning's `loops` entry (progress counters), for readers of the file.
+  checkpoint::Dict loops_state_dict() const {
+    namespace ck = checkpoint;
+    auto counts = [](int64_t n) {
+      auto d = ck::make_dict();
+      for (const char* k : {"ready", "started", "processed", "completed"}) d.insert(k, n);
+      return d;
+    };
+    auto progress = [&](int64_t total, int64_t current) {
+      auto d = ck::make_dict();
+      d.insert("total", counts(total));
+      d.insert("current", counts(current));
+      return d;
+    };
+    auto fit = ck::make_dict();
+    fit.insert("state_dict", ck::make_dict());
+    fit.insert("epoch_progress", progress(link_.progress.current_epoch, link_.progress.current_epoch));
+    auto batches = progress(total_batch_idx_, pos_.phase == detail::LoopPhase::idle ? 0 : pos_.batch_idx);
+    batches.insert("is_last_batch", pos_.is_last);
+    fit.insert("epoch_loop.batch_progress", batches);
+    auto epoch_loop = ck::make_dict();
+    epoch_loop.insert("_batches_that_stepped", link_.progress.global_step);
+    fit.insert("epoch_loop.state_dict", epoch_loop);
+    auto loops = ck::make_dict();
+    loops.insert("fit_loop", fit);
+    return loops;
+  }
+
+  checkpoint::Dict fit_state_dict() const {
+    auto d = checkpoint::make_dict();
+    d.insert("phase", static_cast<int64_t>(pos_.phase));
+    d.insert("batch_idx", pos_.batch_idx);
+    d.insert("is_last", pos_.is_last);
+    d.insert("stepped", pos_.stepped);
+    d.insert("total_batch_idx", total_batch_idx_);
+    d.insert("should_stop", should_stop);
+    d.insert("epoch_start_rng", epoch_start_rng_.defined() ? c10::IValue(epoch_start_rng_) : c10::IValue());
+    return d;
+  }
+
+  checkpoint::Dict metric_maps_state_dict() const {
+    auto out = checkpoint::make_dict();
+    auto put = [&](const char* key, const std::map<std::string, torch::Tensor>& m) {
+      auto d = checkpoint::make_dict();
+      for (const auto& [k, v] : m) d.insert(k, v);
+      out.insert(key, d);
+    };
+    put("callback", maps_.callback);
+    put("logged", maps_.logged);
+    put("progress", maps_.progress);
+    return out;
+  }
+
+  void load_metric_maps(const checkpoint::Dict& d) {
+    auto take = [&](const char* key, std::map<std::string, torch::Tensor>& m) {
+      m.clear();
+      for (const auto& e : checkpoint::get<checkpoint::Dict>(d, key, "lightning_cpp.metrics"))
+        m[e.key().toStringRef()] = e.value().toTensor();
+    };
+    take("callback", maps_.callback);
+    take("logged", maps_.logged);
+    take("progress", maps_.progress);
+  }
+
+  /// `ckpt_path` as given, or what "last"/"best" name (Lightning's rules).
+  /// Empty: "last" was asked for but there is none (Lightning then starts afresh).
+  std::filesystem::path resolve_ckpt_path(const std::string& p) {
+    if (p != "best" && p != "last") return p;
+    std::string found;
+    bool has_callback = false;
+    callbacks_.for_each([&](auto& cb) {
+      if constexpr (detail::CheckpointCallback<std::remove_cvref_t<decltype(cb)>>) {
+        has_callback = true;
+        if (found.empty()) found = std::string(p == "best" ? cb.best_model_path() : cb.last_model_path());
+      }
+    });
+    if (!found.empty()) return found;
+    if (p == "best") {
+      if (!has_callback)
+        throw std::invalid_argument("fit(..., {.ckpt_path = \"best\"}) is set but `ModelCheckpoint` is not configured.");
+      throw std::invalid_argument("fit(..., {.ckpt_path = \"best\"}) is set but `ModelCheckpoint` has not saved a best "
+                                  "checkpoint yet: pass a path instead");
+    }
+    // The newest `last*.ckpt` under default_root_dir's checkpoint folders.
+    std::filesystem::path newest;
+    std::filesystem::file_time_type newest_time{};
+    std::error_code ec;
+    const std::filesystem::path root = opts_.user.default_root_dir;
+    for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      const auto& f = it->path();
+      if (it.depth() > 3 || f.extension() != ".ckpt" || !f.filename().string().starts_with("last")) continue;
+      if (f.parent_path().filename() != "checkpoints") continue;
+      const auto t = std::filesystem::last_write_time(f, ec);
+      if (newest.empty() || t > newest_time) newest = f, newest_time = t;
+    }
+    if (newest.empty())
+      std::cerr << "lightning: fit(..., {.ckpt_path = \"last\"}) is set, but there is no last checkpoint available. "
+                   "No checkpoint will be loaded.\n";
+    return newest;
+  }
+
+  /// The module's weights, strictly (every mismatch listed, nothing partial).
+  void restore_model(const checkpoint::Dict& ckpt) {
+    checkpoint::load_module_state_dict(*model_, checkpoint::get<checkpoint::Dict>(ckpt, "state_dict", "the checkpoint"),
+                                       /*strict=*/true, "the module");
+  }
+
+  /// Optimizers, schedulers, precision, callbacks, loop progress and logged
+  /// values; the generator states are applied when the loop gets there.
+  /// A checkpoint fit() can resume from: written by this library's Trainer, not weights only.
+  static void check_resumable(const checkpoint::Dict& ckpt) {
+    namespace ck = checkpoint;
+    if (!ck::contains(ckpt, ck::kMetaKey))
+      throw CheckpointError("lightning: the checkpoint was not written by lightning-cpp's Trainer (no '" +
+                            std::string(ck::kMetaKey) + "' entry): Model::load_from_checkpoint can take its weights, "
+                            "but fit() cannot resume from it");
+    const auto meta = ck::get<ck::Dict>(ckpt, ck::kMetaKey, "the checkpoint");
+    if (ck::get_or<bool>(meta, "weights_only", ck::kMetaKey, false))
+      throw CheckpointError("lightning: the checkpoint was saved with save_weights_only: it holds the weights but no "
+                            "optimizer, scheduler or loop state, so fit() cannot resume from it; use "
+                            "Model::load_from_checkpoint for the weights");
+  }
+
+  detail::ResumeState restore_training_state(const checkpoint::Dict& ckpt) {
+    namespace ck = checkpoint;
+    const auto meta = ck::get<ck::Dict>(ckpt, ck::kMetaKey, "the checkpoint");
+    const auto optimizers = ck::get<ck::List>(ckpt, "optimizer_states", "the checkpoint");
+    const auto schedulers = ck::get<ck::List>(ckpt, "lr_schedulers", "the checkpoint");
+    std::size_t oi = 0, si = 0, n_opt = 0, n_sched = 0;
+    if (slots_)
+      std::apply(
+          [&](auto&... slot) {
+            auto count = [&](auto& sl) {
+              using Slot = std::remove_cvref_t<decltype(sl)>;
+              n_opt += !std::is_same_v<typename Slot::optimizer_type, detail::NoOptimizer>;
+              n_sched += Slot::has_scheduler;
+            };
+            (count(slot), ...);
+          },
+          *slots_);
+    if (optimizers.size() != n_opt || schedulers.size() != n_sched)
+      throw CheckpointError("lightning: the checkpoint has " + std::to_string(optimizers.size()) + " optimizer(s) and " +
+                            std::to_string(schedulers.size()) + " scheduler(s); configure_optimizers() made " +
+                            std::to_string(n_opt) + " and " + std::to_string(n_sched));
+    if (slots_)
+      std::apply(
+          [&](auto&... slot) {
+            auto one = [&](auto& sl) {
+              using Slot = std::remove_cvref_t<decltype(sl)>;
+              if constexpr (!std::is_same_v<typename Slot::optimizer_type, detail::NoOptimizer>) {
+                const std::string where = "optimizer_states[" + std::to_string(oi) + "]";
+                const c10::IValue v = optimizers.get(oi++);
+                if (!v.isGenericDict()) throw CheckpointError("lightning: checkpoint: " + where + " should be a dict");
+                ck::load_optimizer_state_dict(sl.optimizer, v.toGenericDict(), where);
+              }
+              if constexpr (Slot::has_scheduler) {
+                const c10::IValue v = schedulers.get(si++);
+                if (!v.isGenericDict()) throw CheckpointError("lightning: checkpoint: lr_schedulers entries should be dicts");
+                sl.lr_scheduler.scheduler.load_state_dict(v.toGenericDict());
+              }
+            };
+            (one(slot), ...);
+          },
+          *slots_);
+    if constexpr (requires(ck::Dict d) { precision_.load_state_dict(d); })
+      if (ck::contains(ckpt, "MixedPrecision"))
+        precision_.load_state_dict(ck::get<ck::Dict>(ckpt, "MixedPrecision", "the checkpoint"));
+    ck::load_callbacks_state_dict(callbacks_, ck::get<ck::Dict>(ckpt, "callbacks", "the checkpoint"));
+
+    detail::ResumeState rs;
+    const auto fs = ck::get<ck::Dict>(meta, "fit_state", ck::kMetaKey);
+    const char* w = "lightning_cpp.fit_state";
+    rs.pos.phase = static_cast<detail::LoopPhase>(ck::get<int64_t>(fs, "phase", w));
+    rs.pos.batch_idx = ck::get<int64_t>(fs, "batch_idx", w);
+    rs.pos.is_last = ck::get<bool>(fs, "is_last", w);
+    rs.pos.stepped = ck::get<bool>(fs, "stepped", w);
+    rs.epoch_start_rng = ck::get_or<torch::Tensor>(fs, "epoch_start_rng", w, {});
+    rs.rng = ck::get<ck::Dict>(meta, "rng_states", ck::kMetaKey);
+    link_.progress.current_epoch = ck::get<int64_t>(ckpt, "epoch", "the checkpoint");
+    link_.progress.global_step = ck::get<int64_t>(ckpt, "global_step", "the checkpoint");
+    total_batch_idx_ = ck::get<int64_t>(fs, "total_batch_idx", w);
+    should_stop = ck::get<bool>(fs, "should_stop", w);
+    train_results_.load_state_dict(ck::get<ck::Dict>(meta, "results", ck::kMetaKey));
+    load_metric_maps(ck::get<ck::Dict>(meta, "metrics", ck::kMetaKey));
+    if (ck::contains(meta, "accumulated_grads")) {
+      const auto grads = ck::get<ck::List>(meta, "accumulated_grads", ck::kMetaKey);
+      auto params = model_->parameters();
+      if (grads.size() != params.size())
+        throw CheckpointError("lightning: checkpoint: accumulated_grads has " + std::to_string(grads.size()) +
+                              " entries, the module has " + std::to_string(params.size()) + " parameters");
+      for (std::size_t i = 0; i < params.size(); ++i) {
+        const c10::IValue g = grads.get(i);
+        if (g.isTensor()) params[i].mutable_grad() = g.toTensor().clone();
+      }
+    }
+    callbacks_.for_each([&](auto& cb) {
+      using C = std::remove_cvref_t<decltype(cb)>;
+      if constexpr (hooks::on_load_checkpoint::check_callback<C, Trainer&, Model&, const ck::Dict&>())
+        cb.on_load_checkpoint(*this, *model_, ckpt);
+    });
+    if constexpr (hooks::on_load_checkpoint::check_module<Model, const ck::Dict&>()) model_->on_load_checkpoint(ckpt);
+    return rs;
+  }
+
   // ---------------------------------------------------------------- fit
 
   /// Attaches the model for the duration of an entry point, whatever happens.
@@ -570,6 +959,18 @@ class Trainer {
     return really;
   }
 
+  /// The module's `configure_callbacks()`, placed into the callback set.
+  void attach_model_callbacks(Model& model) {
+    if constexpr (requires { model.configure_callbacks(); }) {
+      enter(detail::Fx::configure_callbacks);
+      auto cbs = model.configure_callbacks();
+      if constexpr (requires { std::tuple_size<decltype(cbs)>::value; })
+        std::apply([&](auto&... cb) { (callbacks_.set(std::move(cb)), ...); }, cbs);
+      else
+        callbacks_.set(std::move(cbs));
+    }
+  }
+
   void setup_precision(Model& model) {
     if constexpr (requires { precision_.setup(strategy_.root_device()); }) precision_.setup(strategy_.root_device());
     precision_.convert_module(model);
@@ -593,20 +994,34 @@ class Trainer {
     using train_batch_t = decltype(to_device(std::declval<data::batch_t<TL>>()));
     static_assert(hooks::training_step::check_module<Model, train_batch_t&, int64_t&>(),
                   "lightning: training_step must be callable as training_step(batch, int64_t batch_idx)");
-    if (!fo.ckpt_path.empty())
-      throw std::invalid_argument("fit(..., {.ckpt_path}): resuming from a checkpoint is not available in this build yet");
+    // Read and verify the checkpoint before anything runs: a bad file fails here.
+    std::optional<checkpoint::Dict> ckpt;
+    if (!fo.ckpt_path.empty()) {
+      const auto path = resolve_ckpt_path(fo.ckpt_path);
+      if (!path.empty()) ckpt = checkpoint::read(path);
+    }
 
     Attach attach(*this, model);
+    last_model_ = &model;
     fn_ = Stage::fit;
     should_stop = false;
     link_.progress = {};
     total_batch_idx_ = 0;
+    pos_ = {};
+    epoch_start_rng_ = torch::Tensor();
     maps_ = {};
     guarded(Stage::fit, [&] {
+      attach_model_callbacks(model);
       hook<hooks::setup>(stage_fit_);
       strategy_.setup_module(model);
       setup_precision(model);
+      if (ckpt) {
+        check_resumable(*ckpt);
+        restore_model(*ckpt);
+      }
       configure_optimizers();
+      std::optional<detail::ResumeState> resume;
+      if (ckpt) resume = restore_training_state(*ckpt);
       log_hyperparams(model);
       hook<hooks::on_fit_start>();
 
@@ -615,7 +1030,7 @@ class Trainer {
       if constexpr (has_val) {
         num_val_batches_ = resolve_num_batches(data::length(*val), opts_.limit_val, "limit_val_batches");
         resolve_val_check_batch();
-        run_sanity_check(*val);
+        if (!resume) run_sanity_check(*val);  // as Lightning, not when restarting
       } else {
         num_val_batches_ = 0;
       }
@@ -623,9 +1038,15 @@ class Trainer {
       if (num_training_batches_ > 0) {
         link_.progress.training = true;
         hook<hooks::on_train_start>();
+        const detail::ResumeState* rs = resume ? &*resume : nullptr;
+        // Between epochs, the generators continue from the checkpoint's state.
+        if (rs && (rs->pos.phase == detail::LoopPhase::idle || rs->pos.phase == detail::LoopPhase::epoch_start))
+          checkpoint::set_rng_state(rs->rng);
         while (!fit_done()) {
-          run_train_epoch(train, val);
+          run_train_epoch(train, val, rs);
+          rs = nullptr;
           ++link_.progress.current_epoch;
+          pos_ = {};
         }
         hook<hooks::on_train_end>();
         link_.progress.training = false;
@@ -695,60 +1116,104 @@ class Trainer {
     link_.progress.sanity_checking = false;
   }
 
+  /// One training epoch; with `resume`, the epoch a checkpoint was taken
+  /// in, continued from where it was (the batches before it are skipped
+  /// over in the same order, the generators restored).
   template <class TL, class VL>
-  void run_train_epoch(TL& train, VL* val) {
+  void run_train_epoch(TL& train, VL* val, const detail::ResumeState* resume) {
+    using detail::LoopPhase;
     auto& progress = link_.progress;
+    const LoopPhase rphase = resume ? resume->pos.phase : LoopPhase::idle;
+    const bool mid = rphase != LoopPhase::idle && rphase != LoopPhase::epoch_start;
     data::set_epoch(train, progress.current_epoch);
-    train_results_.reset();
+    if (!mid) train_results_.reset();
     link_.results = &train_results_;
     model_->train();
-    hook<hooks::on_train_epoch_start>();
+    pos_ = {LoopPhase::epoch_start, 0, false, false};
+    if (!mid) hook<hooks::on_train_epoch_start>();
 
     auto& src = data::iterable(train);
+    // The loader's order may come from torch's generator (LibTorch's
+    // RandomSampler): a resumed epoch replays the state it started with.
+    if (mid && resume->epoch_start_rng.defined()) detail::set_cpu_rng_state(resume->epoch_start_rng);
+    epoch_start_rng_ = detail::cpu_rng_state();
     auto it = std::begin(src);
     auto end = std::end(src);
     const int64_t limit = num_training_batches_;
     const int64_t K = opts_.accumulate;
     int64_t batch_idx = 0;
     batch_idx_ = 0;
+
+    // What follows a batch: validation when due, step schedulers, the logged row.
+    auto finish_batch = [&](int64_t bi, bool is_last, BatchResult r, bool validate) {
+      if constexpr (!std::is_same_v<VL, detail::NoLoader> && hooks::validation_step::named<Model>) {
+        if (validate && should_check_val(bi, is_last)) {
+          pos_.phase = LoopPhase::in_validation;
+          run_evaluation<false>(*val, num_val_batches_, /*sanity=*/false);
+          link_.results = &train_results_;
+        }
+      }
+      if (r == BatchResult::stepped) update_lr_schedulers<true>(Interval::step, bi);
+      // After validation, as Lightning writes its rows.
+      if constexpr (loggers_type::size > 0)
+        if (r == BatchResult::stepped && link_.progress.global_step % opts_.log_every_n_steps == 0) log_step_metrics();
+      ++total_batch_idx_;
+      return !(max_steps_reached() || (should_stop && can_stop_early())) && !is_last;
+    };
+
     bool more = it != end && limit > 0;
+    if (mid) {
+      const auto& rp = resume->pos;
+      const bool batch_done = rphase != LoopPhase::in_batch;
+      if (rphase != LoopPhase::epoch_end)
+        for (int64_t i = 0, n = rp.batch_idx + (batch_done ? 1 : 0); i < n && it != end; ++i) ++it;
+      checkpoint::set_rng_state(resume->rng);
+      if (rphase == LoopPhase::epoch_end) {
+        more = false;
+      } else if (batch_done) {
+        pos_ = rp;
+        batch_idx_ = rp.batch_idx;
+        more = finish_batch(rp.batch_idx, rp.is_last,
+                            rp.stepped ? BatchResult::stepped : BatchResult::not_stepped,
+                            rphase == LoopPhase::after_batch);
+        batch_idx = rp.batch_idx + 1;
+        more = more && it != end && batch_idx < limit;
+      } else {
+        batch_idx = rp.batch_idx;
+        more = it != end && batch_idx < limit;
+      }
+    }
     while (more) {
+      pos_ = {LoopPhase::in_batch, batch_idx, false, false};
       auto batch = to_device(*it);
       ++it;
       const bool is_last = batch_idx + 1 >= limit || it == end;
+      pos_.is_last = is_last;
       link_.set_batch(batch, &batch_size_thunk<decltype(batch)>);
       batch_idx_ = batch_idx;
 
       const BatchResult r = run_training_batch(batch, batch_idx, is_last, K);
       if (r == BatchResult::end_epoch) break;  // on_train_batch_start returned -1
-
-      if constexpr (!std::is_same_v<VL, detail::NoLoader> && hooks::validation_step::named<Model>) {
-        if (should_check_val(batch_idx, is_last)) {
-          run_evaluation<false>(*val, num_val_batches_, /*sanity=*/false);
-          link_.results = &train_results_;
-        }
-      }
-      if (r == BatchResult::stepped) update_lr_schedulers<true>(Interval::step, batch_idx);
-      // After validation, as Lightning writes its rows.
-      if constexpr (loggers_type::size > 0)
-        if (r == BatchResult::stepped && link_.progress.global_step % opts_.log_every_n_steps == 0) log_step_metrics();
-      ++total_batch_idx_;
-      if (max_steps_reached() || (should_stop && can_stop_early())) break;
-      more = !is_last;
+      more = finish_batch(batch_idx, is_last, r, /*validate=*/true);
       ++batch_idx;
     }
     link_.clear_batch();
 
-    // Epoch values are visible to on_train_epoch_end, and values it logs are too.
-    train_results_.publish_epoch(maps_);
-    callback_hook<hooks::on_train_epoch_end, 0>();
-    module_hook<hooks::on_train_epoch_end>();
-    callback_hook<hooks::on_train_epoch_end, 1>();
-    callback_hook<hooks::on_train_epoch_end, 2>();
+    pos_.phase = LoopPhase::epoch_end;
+    if (rphase != LoopPhase::epoch_end) {
+      // Epoch values are visible to on_train_epoch_end, and values it logs are too.
+      train_results_.publish_epoch(maps_);
+      callback_hook<hooks::on_train_epoch_end, 0>();
+      module_hook<hooks::on_train_epoch_end>();
+      callback_hook<hooks::on_train_epoch_end, 1>();
+      callback_hook<hooks::on_train_epoch_end, 2>();
+    }
     train_results_.publish_epoch(maps_);
     update_lr_schedulers<true>(Interval::epoch, progress.current_epoch);
     log_epoch_metrics(train_results_);
   }
+
+  enum class BatchResult { end_epoch, stepped, not_stepped };
 
   template <class Opt>
   void clip(Opt& opt) {
@@ -792,8 +1257,6 @@ class Trainer {
       }
     }
   }
-
-  enum class BatchResult { end_epoch, stepped, not_stepped };
 
   /// One batch of automatic (or manual) optimization.
   template <class B>
@@ -854,6 +1317,8 @@ class Trainer {
       }
     }
     if constexpr (!automatic_optimization) stepped = link_.progress.global_step != steps_before;
+    pos_.phase = detail::LoopPhase::after_batch;  // a checkpoint from here on resumes after this batch
+    pos_.stepped = stepped;
     hook<hooks::on_train_batch_end>(out, batch, batch_idx);
     return stepped ? BatchResult::stepped : BatchResult::not_stepped;
   }
@@ -1001,6 +1466,9 @@ class Trainer {
   detail::ResultCollection train_results_{}, eval_results_{};
   detail::MetricMaps maps_{};
   Model* model_ = nullptr;
+  Model* last_model_ = nullptr;  // the model of the last fit, for save_checkpoint() after it
+  detail::LoopPosition pos_{};
+  torch::Tensor epoch_start_rng_;
   int64_t num_training_batches_ = 0, num_val_batches_ = 0, num_eval_batches_ = 0;
   int64_t val_check_batch_ = detail::kUnbounded;
   int64_t total_batch_idx_ = 0;

@@ -15,6 +15,7 @@ class Callbacks {
  public:
   using policy_kind = lightning::policy_kind::callbacks;
   static constexpr std::size_t size = sizeof...(Cs);
+  using types = std::tuple<Cs...>;
 
   Callbacks() = default;
 

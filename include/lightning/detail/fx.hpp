@@ -18,7 +18,7 @@ enum class Fx {
   on_test_batch_start, on_test_batch_end, test_step,
   on_predict_start, on_predict_end, on_predict_epoch_start, on_predict_epoch_end,
   on_predict_batch_start, on_predict_batch_end, predict_step,
-  on_exception,
+  on_exception, on_save_checkpoint, on_load_checkpoint,
 };
 
 /// Where logging is allowed and what it defaults to (Lightning's _FxValidator).
@@ -76,6 +76,7 @@ inline std::string_view fx_name(Fx fx) noexcept {
     LIGHTNING_FX_CASE(on_predict_epoch_start) LIGHTNING_FX_CASE(on_predict_epoch_end)
     LIGHTNING_FX_CASE(on_predict_batch_start) LIGHTNING_FX_CASE(on_predict_batch_end)
     LIGHTNING_FX_CASE(predict_step) LIGHTNING_FX_CASE(on_exception)
+    LIGHTNING_FX_CASE(on_save_checkpoint) LIGHTNING_FX_CASE(on_load_checkpoint)
 #undef LIGHTNING_FX_CASE
   }
   return "?";

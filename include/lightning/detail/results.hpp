@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../checkpoint/dict.hpp"
 #include "../log_options.hpp"
 #include "fx.hpp"
 
@@ -128,6 +129,58 @@ class ResultCollection {
   }
 
   bool empty() const noexcept { return entries_.empty(); }
+
+  /// What a mid-epoch checkpoint needs to continue the epoch's values
+  /// exactly. Metric objects keep their own state and are not included.
+  checkpoint::Dict state_dict() const {
+    checkpoint::List list = checkpoint::make_list();
+    for (const auto& e : entries_) {
+      if (e.metric) continue;
+      auto d = checkpoint::make_dict();
+      d.insert("name", e.name);
+      d.insert("fx", static_cast<int64_t>(e.fx));
+      d.insert("on_step", e.on_step);
+      d.insert("on_epoch", e.on_epoch);
+      d.insert("prog_bar", e.prog_bar);
+      d.insert("logger", e.logger);
+      d.insert("reduce", static_cast<int64_t>(e.reduce));
+      d.insert("sync_dist", e.sync_dist);
+      d.insert("step_fresh", e.step_fresh);
+      d.insert("step_value", e.step_value.defined() ? c10::IValue(e.step_value) : c10::IValue());
+      d.insert("cumulated", e.cumulated.defined() ? c10::IValue(e.cumulated) : c10::IValue());
+      d.insert("cumulated_batch_size", e.cumulated_batch_size);
+      list.push_back(d);
+    }
+    auto out = checkpoint::make_dict();
+    out.insert("entries", list);
+    return out;
+  }
+
+  void load_state_dict(const checkpoint::Dict& sd) {
+    using checkpoint::get;
+    std::vector<ResultEntry> entries;
+    for (const c10::IValue& v : get<checkpoint::List>(sd, "entries", "results")) {
+      if (!v.isGenericDict()) throw CheckpointError("lightning: checkpoint: results entries should be dicts");
+      const auto d = v.toGenericDict();
+      const char* w = "a results entry";
+      ResultEntry e;
+      e.name = get<std::string>(d, "name", w);
+      e.fx = static_cast<Fx>(get<int64_t>(d, "fx", w));
+      e.on_step = get<bool>(d, "on_step", w);
+      e.on_epoch = get<bool>(d, "on_epoch", w);
+      e.prog_bar = get<bool>(d, "prog_bar", w);
+      e.logger = get<bool>(d, "logger", w);
+      e.reduce = static_cast<Reduce>(get<int64_t>(d, "reduce", w));
+      e.sync_dist = get<bool>(d, "sync_dist", w);
+      e.step_fresh = get<bool>(d, "step_fresh", w);
+      e.step_value = checkpoint::get_or<torch::Tensor>(d, "step_value", w, {});
+      e.cumulated = checkpoint::get_or<torch::Tensor>(d, "cumulated", w, {});
+      e.cumulated_batch_size = get<int64_t>(d, "cumulated_batch_size", w);
+      entries.push_back(std::move(e));
+    }
+    reset();
+    entries_ = std::move(entries);
+  }
   const std::vector<ResultEntry>& entries() const noexcept { return entries_; }
 
  private:

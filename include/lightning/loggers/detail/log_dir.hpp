@@ -13,6 +13,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "../../detail/files.hpp"
+
 namespace lightning::detail {
 
 /// Lightning's `_get_next_version`: one more than the largest N among the
@@ -75,45 +77,5 @@ class VersionedDir {
   std::string name_;
   std::optional<int> version_;
 };
-
-/// Throws "<what> '<path>': <strerror(errno)>" for a failed file operation.
-[[noreturn]] inline void throw_io(std::string_view what, const std::filesystem::path& path, int err) {
-  throw std::runtime_error("lightning: " + std::string(what) + " '" + path.string() + "': " + std::strerror(err) +
-                           "; expected a writable log directory with free space");
-}
-
-/// Writes `text` to `path` through `<path>.tmp` and a rename, so a failure
-/// leaves the previous file whole.
-inline void write_file_atomic(const std::filesystem::path& path, std::string_view text) {
-  auto tmp = path;
-  tmp += ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw_io("cannot create", tmp, errno);
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0;
-  const int err = errno;
-  if (std::fclose(f) != 0 || !ok) {
-    std::remove(tmp.c_str());
-    throw_io("cannot write", tmp, ok ? errno : err);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    std::remove(tmp.c_str());
-    throw_io("cannot replace", path, e);
-  }
-}
-
-/// The whole content of a file (the caller knows it exists).
-inline std::string read_file(const std::filesystem::path& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw_io("cannot read", path, errno);
-  std::string out;
-  char buf[1 << 16];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  const bool bad = std::ferror(f) != 0;
-  std::fclose(f);
-  if (bad) throw_io("cannot read", path, EIO);
-  return out;
-}
 
 }  // namespace lightning::detail

@@ -1,0 +1,598 @@
+#pragma once
+// ModelCheckpoint: saves the model during fit and keeps the best `save_top_k`
+// checkpoints by a monitored metric, with Lightning 2.2's triggers
+// (every N epochs, every N steps, every T seconds), file names
+// ("{epoch}-{val_loss:.2f}" -> "epoch=0-val_loss=1.00.ckpt", "-v1" on a clash),
+// `last.ckpt`, top-k bookkeeping and state. Writing a checkpoint is the
+// Trainer's job (`trainer.save_checkpoint(path, weights_only)`); this decides
+// when, under which name, and which older files go.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "../stage.hpp"
+#include "detail/callback_state.hpp"
+#include "detail/py_format.hpp"
+#include "mode.hpp"
+
+namespace lightning {
+
+namespace detail {
+template <class>
+inline constexpr bool checkpoint_always_false = false;
+
+/// `os.path.realpath(os.path.expanduser(p))`.
+inline std::filesystem::path real_path(std::filesystem::path p) {
+  const std::string s = p.string();
+  if (!s.empty() && s[0] == '~' && (s.size() == 1 || s[1] == '/'))
+    if (const char* home = std::getenv("HOME")) p = std::string(home) + s.substr(1);
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(p, ec);
+  if (ec) return p;
+  auto real = std::filesystem::weakly_canonical(abs, ec);
+  return ec ? abs.lexically_normal() : real;
+}
+
+/// Python's `repr()` of a list of str: `['a', 'b']`.
+inline std::string py_str_list_repr(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + py_str_repr(items[i]);
+  return out + "]";
+}
+}  // namespace detail
+
+class ModelCheckpoint {
+ public:
+  struct Options {
+    /// Unset: `trainer.default_checkpoint_dir()` (the first logger's `<log_dir>/checkpoints`,
+    /// else `<default_root_dir>/checkpoints`), resolved in `setup`.
+    std::optional<std::filesystem::path> dirpath{};
+    /// Empty: "{epoch}-{step}". `{name}` / `{name:spec}` take a metric (Python format specs).
+    std::string filename{};
+    /// Empty: no metric; the latest checkpoint is kept (save_top_k = 1) or all (-1).
+    std::string monitor{};
+    bool verbose = false;
+    /// true: also write `last.ckpt` each time a checkpoint is saved.
+    std::optional<bool> save_last{};
+    /// k best by `monitor`; 0: none; -1: all.
+    int64_t save_top_k = 1;
+    bool save_weights_only = false;
+    Mode mode = Mode::min;
+    /// "{epoch}" -> "epoch=3"; false leaves only the value.
+    bool auto_insert_metric_name = true;
+    /// 0: not by steps.
+    int64_t every_n_train_steps = 0;
+    std::optional<std::chrono::duration<double>> train_time_interval{};
+    /// Unset: 1 when every_n_train_steps and train_time_interval are unset too, else 0.
+    std::optional<int64_t> every_n_epochs{};
+    /// Unset: at the end of the training epoch iff validation runs once per epoch (or never).
+    std::optional<bool> save_on_train_epoch_end{};
+    /// A name clash gets "-v1", "-v2"...; false overwrites.
+    bool enable_version_counter = true;
+  };
+
+  /// Checkpoints run after every other callback and the module (they see `should_stop`).
+  static constexpr int lightning_callback_phase = 2;
+
+  static constexpr const char* CHECKPOINT_JOIN_CHAR = "-";
+  static constexpr const char* CHECKPOINT_EQUALS_CHAR = "=";
+  static constexpr const char* CHECKPOINT_NAME_LAST = "last";
+  static constexpr const char* FILE_EXTENSION = ".ckpt";
+  static constexpr int64_t STARTING_VERSION = 1;
+
+  ModelCheckpoint() : ModelCheckpoint(Options{}) {}
+  explicit ModelCheckpoint(Options o) : opts_(std::move(o)) {
+    kth_value_ = opts_.mode == Mode::min ? inf() : -inf();
+    if (opts_.dirpath && !opts_.dirpath->empty()) dirpath_ = detail::real_path(*opts_.dirpath);
+    // Lightning's __init_triggers: once per epoch unless another trigger is set.
+    if (opts_.every_n_train_steps == 0 && !opts_.every_n_epochs && !opts_.train_time_interval) {
+      every_n_epochs_ = 1;
+      every_n_train_steps_ = 0;
+    } else {
+      every_n_epochs_ = opts_.every_n_epochs.value_or(0);
+      every_n_train_steps_ = opts_.every_n_train_steps;
+    }
+    validate();
+  }
+
+  // ---------------------------------------------------------------- hooks
+
+  template <class T, class M>
+  void setup(T& trainer, M&, Stage stage) {
+    if (!dirpath_) {
+      if constexpr (requires { std::filesystem::path(trainer.default_checkpoint_dir()); })
+        dirpath_ = std::filesystem::path(trainer.default_checkpoint_dir());
+      else
+        static_assert(detail::checkpoint_always_false<T>,
+                      "lightning: ModelCheckpoint needs trainer.default_checkpoint_dir()");
+    }
+    if (trainer.is_global_zero() && stage == Stage::fit) warn_if_dir_not_empty();
+  }
+
+  template <class T, class M>
+  void on_train_start(T&, M&) {
+    last_time_checked_ = clock::now();
+  }
+
+  template <class T, class M, class O, class B>
+  void on_train_batch_end(T& trainer, M&, const O&, const B&, int64_t) {
+    if (skip_saving(trainer)) return;
+    const bool skip_batch = every_n_train_steps_ < 1 || trainer.global_step() % every_n_train_steps_ != 0;
+    bool skip_time = true;
+    const auto now = clock::now();
+    if (time_interval_set())
+      skip_time = !last_time_checked_ || std::chrono::duration<double>(now - *last_time_checked_) < *opts_.train_time_interval;
+    if (skip_batch && skip_time) return;
+    if (!skip_time) last_time_checked_ = now;
+    auto candidates = monitor_candidates(trainer);
+    save_topk_checkpoint(trainer, candidates);
+    save_last_checkpoint(trainer, candidates);
+  }
+
+  template <class T, class M>
+  void on_train_epoch_end(T& trainer, M&) {
+    if (skip_saving(trainer) || !save_on_train_epoch_end(trainer)) return;
+    save_at_epoch_end(trainer);
+  }
+
+  template <class T, class M>
+  void on_validation_end(T& trainer, M&) {
+    if (skip_saving(trainer) || save_on_train_epoch_end(trainer)) return;
+    save_at_epoch_end(trainer);
+  }
+
+  // A monitored key that is missing is an error only once validation has
+  // really run (Lightning's `val_loop._has_run`); before, it is a warning.
+  template <class T, class M>
+  void on_validation_start(T& trainer, M&) {
+    if (trainer.stage() == Stage::fit) val_has_run_ = false;
+  }
+  template <class T, class M, class O, class B>
+  void on_validation_batch_end(T& trainer, M&, const O&, const B&, int64_t) {
+    if (trainer.stage() == Stage::fit && !trainer.sanity_checking()) val_has_run_ = true;
+  }
+
+  // ---------------------------------------------------------------- state
+
+  const Options& options() const noexcept { return opts_; }
+  const std::optional<std::filesystem::path>& dirpath() const noexcept { return dirpath_; }
+  const std::string& best_model_path() const noexcept { return best_model_path_; }
+  const std::optional<double>& best_model_score() const noexcept { return best_model_score_; }
+  const std::optional<double>& current_score() const noexcept { return current_score_; }
+  const std::string& kth_best_model_path() const noexcept { return kth_best_model_path_; }
+  double kth_value() const noexcept { return kth_value_; }
+  const std::string& last_model_path() const noexcept { return last_model_path_; }
+  int64_t every_n_epochs() const noexcept { return every_n_epochs_; }
+  int64_t every_n_train_steps() const noexcept { return every_n_train_steps_; }
+  /// The kept checkpoints and their scores.
+  std::map<std::string, double> best_k_models() const { return {best_k_.begin(), best_k_.end()}; }
+
+  /// Lightning's `ModelCheckpoint{'monitor': 'val_loss', 'mode': 'min', 'every_n_train_steps': 0,
+  /// 'every_n_epochs': 1, 'train_time_interval': None}`.
+  std::string state_key() const {
+    return "ModelCheckpoint{'monitor': " + (opts_.monitor.empty() ? std::string("None") : detail::py_str_repr(opts_.monitor)) +
+           ", 'mode': '" + std::string(to_string(opts_.mode)) + "', 'every_n_train_steps': " +
+           std::to_string(every_n_train_steps_) + ", 'every_n_epochs': " + std::to_string(every_n_epochs_) +
+           ", 'train_time_interval': " +
+           (opts_.train_time_interval ? detail::PyTimedelta(*opts_.train_time_interval).repr() : std::string("None")) + "}";
+  }
+
+  c10::impl::GenericDict state_dict() const {
+    auto d = detail::new_state_dict();
+    c10::impl::GenericDict best_k(c10::StringType::get(), c10::FloatType::get());
+    for (const auto& [path, score] : best_k_) best_k.insert(path, score);
+    d.insert(std::string("monitor"), opts_.monitor.empty() ? c10::IValue() : c10::IValue(opts_.monitor));
+    d.insert(std::string("best_model_score"), detail::optional_ivalue(best_model_score_));
+    d.insert(std::string("best_model_path"), best_model_path_);
+    d.insert(std::string("current_score"), detail::optional_ivalue(current_score_));
+    d.insert(std::string("dirpath"), dirpath_ ? c10::IValue(dirpath_->string()) : c10::IValue());
+    d.insert(std::string("best_k_models"), c10::IValue(best_k));
+    d.insert(std::string("kth_best_model_path"), kth_best_model_path_);
+    d.insert(std::string("kth_value"), kth_value_);
+    d.insert(std::string("last_model_path"), last_model_path_);
+    return d;
+  }
+
+  /// Restores the top-k bookkeeping when the checkpoint was written for this
+  /// directory; from another directory only `best_model_path` (as Lightning).
+  void load_state_dict(const c10::impl::GenericDict& state) {
+    const detail::StateReader r(state, "ModelCheckpoint");
+    const auto dirpath_from_ckpt = r.optional_string("dirpath");
+    const auto best_model_path = r.string("best_model_path");
+    const auto best_model_score = r.optional_number("best_model_score");
+    const auto kth_best_model_path = r.string("kth_best_model_path");
+    const double kth_value = r.number("kth_value");
+    const auto last_model_path = r.string("last_model_path");
+    std::vector<std::pair<std::string, double>> best_k;
+    for (const auto& e : r.dict("best_k_models")) {
+      if (!e.key().isString())
+        throw std::runtime_error("ModelCheckpoint.load_state_dict: 'best_k_models' should map str paths to scores");
+      best_k.emplace_back(e.key().toStringRef(), r.number_of(e.value(), "best_k_models"));
+    }
+    const std::optional<std::string> here = dirpath_ ? std::optional<std::string>(dirpath_->string()) : std::nullopt;
+    if (here == dirpath_from_ckpt) {
+      best_model_score_ = best_model_score;
+      kth_best_model_path_ = kth_best_model_path;
+      kth_value_ = kth_value;
+      best_k_ = std::move(best_k);
+      last_model_path_ = last_model_path;
+    } else {
+      auto repr = [](const std::optional<std::string>& s) { return s ? detail::py_str_repr(*s) : std::string("None"); };
+      warn("The dirpath has changed from " + repr(dirpath_from_ckpt) + " to " + repr(here) +
+           ", therefore `best_model_score`, `kth_best_model_path`, `kth_value`, `last_model_path` and "
+           "`best_k_models` won't be reloaded. Only `best_model_path` will be reloaded.");
+    }
+    best_model_path_ = best_model_path;
+  }
+
+  /// The path a checkpoint with these metrics gets (Lightning's
+  /// `format_checkpoint_name`): `filename` (else the template) with its fields
+  /// filled, "-v<ver>" when given, ".ckpt", under `dirpath()`.
+  std::string format_checkpoint_name(const std::map<std::string, detail::PyNumber>& metrics,
+                                     const std::string& filename = {}, std::optional<int64_t> ver = std::nullopt) const {
+    return checkpoint_path(
+        [&](const std::string& key) -> detail::PyNumber {
+          auto it = metrics.find(key);
+          return it == metrics.end() ? detail::PyNumber(int64_t{0}) : it->second;
+        },
+        filename, ver);
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  using Lookup = std::function<detail::PyNumber(const std::string&)>;
+  static constexpr double inf() noexcept { return std::numeric_limits<double>::infinity(); }
+
+  /// `trainer.callback_metrics` with `epoch` and `step`, in Lightning's order.
+  struct Candidates {
+    std::vector<std::pair<std::string, torch::Tensor>> items;
+    const torch::Tensor* find(const std::string& key) const {
+      for (const auto& [k, v] : items)
+        if (k == key) return &v;
+      return nullptr;
+    }
+    void set(const std::string& key, torch::Tensor v) {
+      for (auto& [k, old] : items)
+        if (k == key) {
+          old = std::move(v);
+          return;
+        }
+      items.emplace_back(key, std::move(v));
+    }
+    std::vector<std::string> keys() const {
+      std::vector<std::string> out;
+      for (const auto& kv : items) out.push_back(kv.first);
+      return out;
+    }
+    detail::PyNumber number(const std::string& key) const {
+      const auto* t = find(key);
+      return t ? detail::py_number(*t) : detail::PyNumber(int64_t{0});  // a missing field reads 0
+    }
+  };
+
+  void validate() const {
+    auto fail = [](const std::string& m) { throw std::invalid_argument(m); };
+    if (opts_.save_top_k < -1) fail("Invalid value for save_top_k=" + std::to_string(opts_.save_top_k) + ". Must be >= -1");
+    if (every_n_train_steps_ < 0)
+      fail("Invalid value for every_n_train_steps=" + std::to_string(every_n_train_steps_) + ". Must be >= 0");
+    if (every_n_epochs_ < 0) fail("Invalid value for every_n_epochs=" + std::to_string(every_n_epochs_) + ". Must be >= 0");
+    const int triggers = (every_n_train_steps_ >= 1) + (every_n_epochs_ >= 1) + (opts_.train_time_interval.has_value());
+    if (triggers > 1)
+      fail("Combination of parameters every_n_train_steps=" + std::to_string(every_n_train_steps_) +
+           ", every_n_epochs=" + std::to_string(every_n_epochs_) + " and train_time_interval=" +
+           (opts_.train_time_interval ? detail::PyTimedelta(*opts_.train_time_interval).str() : std::string("None")) +
+           " should be mutually exclusive.");
+    if (opts_.monitor.empty() && opts_.save_top_k != -1 && opts_.save_top_k != 0 && opts_.save_top_k != 1)
+      fail("ModelCheckpoint(save_top_k=" + std::to_string(opts_.save_top_k) +
+           ", monitor=None) is not a valid configuration. No quantity for top_k to track.");
+  }
+
+  /// A zero interval is falsy in Python: no time trigger.
+  bool time_interval_set() const {
+    if (!opts_.train_time_interval) return false;
+    const detail::PyTimedelta td(*opts_.train_time_interval);
+    return td.days || td.seconds || td.microseconds;
+  }
+
+  template <class T>
+  bool skip_saving(T& trainer) const {
+    return trainer.fast_dev_run() > 0 || trainer.stage() != Stage::fit || trainer.sanity_checking() ||
+           last_global_step_saved_ == trainer.global_step();  // nothing new since the last save (or no step yet)
+  }
+
+  /// Lightning's `_should_save_on_train_epoch_end`.
+  template <class T>
+  bool save_on_train_epoch_end(T& trainer) const {
+    if (opts_.save_on_train_epoch_end) return *opts_.save_on_train_epoch_end;
+    const auto& o = trainer.options();
+    // Validation not every epoch: when it runs is unknown, so save after it.
+    if (!o.check_val_every_n_epoch || *o.check_val_every_n_epoch != 1) return false;
+    if (trainer.num_val_batches() == 0) return true;
+    const auto& v = o.val_check_interval;
+    return v.is_count() ? v.count() == 1 : v.fraction() == 1.0;  // Python: 1 == 1.0
+  }
+
+  template <class T>
+  void save_at_epoch_end(T& trainer) {
+    auto candidates = monitor_candidates(trainer);
+    if (every_n_epochs_ >= 1 && (trainer.current_epoch() + 1) % every_n_epochs_ == 0)
+      save_topk_checkpoint(trainer, candidates);
+    save_last_checkpoint(trainer, candidates);
+  }
+
+  template <class T>
+  static Candidates monitor_candidates(T& trainer) {
+    Candidates c;
+    for (const auto& [k, v] : trainer.callback_metrics()) c.items.emplace_back(k, v);
+    // A logged "epoch"/"step" (a float) is cast to int, else the trainer's counters.
+    const auto* epoch = c.find("epoch");
+    c.set("epoch", epoch ? epoch->to(torch::kInt) : torch::scalar_tensor(trainer.current_epoch(), torch::kLong));
+    const auto* step = c.find("step");
+    c.set("step", step ? step->to(torch::kInt) : torch::scalar_tensor(trainer.global_step(), torch::kLong));
+    return c;
+  }
+
+  template <class T>
+  void save_topk_checkpoint(T& trainer, const Candidates& c) {
+    if (opts_.save_top_k == 0) return;
+    if (opts_.monitor.empty()) return save_none_monitor_checkpoint(trainer, c);
+    if (!c.find(opts_.monitor)) {
+      const std::string m = "`ModelCheckpoint(monitor=" + detail::py_str_repr(opts_.monitor) +
+                            ")` could not find the monitored key in the returned metrics: " +
+                            detail::py_str_list_repr(c.keys()) + ". HINT: Did you call `log(\"" + opts_.monitor +
+                            "\", value)` in the `LightningModule`?";
+      if (val_has_run_) throw std::runtime_error(m);
+      if (warned_.insert(m).second && trainer.is_global_zero()) warn(m);
+    }
+    save_monitor_checkpoint(trainer, c);
+  }
+
+  template <class T>
+  void save_monitor_checkpoint(T& trainer, const Candidates& c) {
+    std::optional<double> current;
+    if (const auto* t = c.find(opts_.monitor)) current = t->template item<double>();
+    if (check_monitor_top_k(trainer, current)) {
+      update_best_and_save(*current, trainer, c);
+    } else if (opts_.verbose) {
+      info(trainer, "Epoch " + detail::py_format_number(c.number("epoch"), "d") + ", global step " +
+                        detail::py_format_number(c.number("step"), "d") + ": " + detail::py_str_repr(opts_.monitor) +
+                        " was not in top " + std::to_string(opts_.save_top_k));
+    }
+  }
+
+  /// Better than the worst kept one (strictly), or fewer than k kept.
+  template <class T>
+  bool check_monitor_top_k(T& trainer, const std::optional<double>& current) const {
+    if (!current) return false;
+    if (opts_.save_top_k == -1) return true;
+    if (static_cast<int64_t>(best_k_.size()) < opts_.save_top_k) return true;
+    double kth = 0;
+    bool found = false;
+    for (const auto& [p, s] : best_k_)
+      if (p == kth_best_model_path_) kth = s, found = true;
+    if (!found) throw std::logic_error("ModelCheckpoint: kth_best_model_path '" + kth_best_model_path_ + "' is not among the kept checkpoints");
+    bool better = opts_.mode == Mode::min ? *current < kth : *current > kth;
+    if constexpr (requires { trainer.strategy().reduce_boolean_decision(better, true); })
+      better = trainer.strategy().reduce_boolean_decision(better, true);
+    return better;
+  }
+
+  template <class T>
+  void update_best_and_save(double current, T& trainer, const Candidates& c) {
+    const int64_t k = opts_.save_top_k == -1 ? static_cast<int64_t>(best_k_.size()) + 1 : opts_.save_top_k;
+    std::optional<std::string> del_filepath;
+    if (static_cast<int64_t>(best_k_.size()) == k && k > 0) {
+      del_filepath = kth_best_model_path_;
+      std::erase_if(best_k_, [&](const auto& e) { return e.first == *del_filepath; });
+    }
+    if (std::isnan(current)) current = opts_.mode == Mode::min ? inf() : -inf();  // never keep NaN
+
+    const std::string filepath = interpolated_filepath(c, del_filepath);
+    current_score_ = current;
+    insert_or_assign(filepath, current);
+
+    // Ties: Python's max()/min() return the first inserted.
+    auto pick = [&](bool want_max) {
+      const std::pair<std::string, double>* best = &best_k_.front();
+      for (const auto& e : best_k_)
+        if (want_max ? e.second > best->second : e.second < best->second) best = &e;
+      return *best;
+    };
+    if (static_cast<int64_t>(best_k_.size()) == k) {
+      std::tie(kth_best_model_path_, kth_value_) = pick(opts_.mode == Mode::min);
+    }
+    std::tie(best_model_path_, best_model_score_) = pick(opts_.mode != Mode::min);
+
+    if (opts_.verbose)
+      info(trainer, "Epoch " + detail::py_format_number(c.number("epoch"), "d") + ", global step " +
+                        detail::py_format_number(c.number("step"), "d") + ": " + detail::py_str_repr(opts_.monitor) +
+                        " reached " + detail::py_format_float(current, "0.5f") + " (best " +
+                        detail::py_format_float(*best_model_score_, "0.5f") + "), saving model to " +
+                        detail::py_str_repr(filepath) + " as top " + std::to_string(k));
+    save_checkpoint(trainer, filepath);
+    if (del_filepath && should_remove_checkpoint(trainer, *del_filepath, filepath)) remove_checkpoint(trainer, *del_filepath);
+  }
+
+  template <class T>
+  void save_none_monitor_checkpoint(T& trainer, const Candidates& c) {
+    const std::string filepath = interpolated_filepath(c, best_model_path_);
+    // Set before saving: it is part of the saved state.
+    const std::string previous = std::exchange(best_model_path_, filepath);
+    save_checkpoint(trainer, filepath);
+    if (opts_.save_top_k == 1 && !previous.empty() && should_remove_checkpoint(trainer, previous, filepath))
+      remove_checkpoint(trainer, previous);
+  }
+
+  template <class T>
+  void save_last_checkpoint(T& trainer, const Candidates& c) {
+    if (!opts_.save_last.value_or(false)) return;
+    std::string filepath = checkpoint_path(lookup(c), CHECKPOINT_NAME_LAST, std::nullopt);
+    if (opts_.enable_version_counter) {
+      int64_t ver = STARTING_VERSION;
+      while (file_exists(filepath) && filepath != last_model_path_)
+        filepath = checkpoint_path(lookup(c), CHECKPOINT_NAME_LAST, ver++);
+    }
+    const std::string previous = std::exchange(last_model_path_, filepath);
+    save_checkpoint(trainer, filepath);
+    if (!previous.empty() && should_remove_checkpoint(trainer, previous, filepath)) remove_checkpoint(trainer, previous);
+  }
+
+  /// The formatted name, with "-v1", "-v2"... while another file has it
+  /// (the one about to be replaced excepted).
+  std::string interpolated_filepath(const Candidates& c, const std::optional<std::string>& del_filepath) const {
+    std::string filepath = checkpoint_path(lookup(c), {}, std::nullopt);
+    if (opts_.enable_version_counter) {
+      int64_t ver = STARTING_VERSION;
+      while (file_exists(filepath) && (!del_filepath || filepath != *del_filepath))
+        filepath = checkpoint_path(lookup(c), {}, ver++);
+    }
+    return filepath;
+  }
+
+  static Lookup lookup(const Candidates& c) {
+    return [&c](const std::string& key) { return c.number(key); };
+  }
+
+  std::string checkpoint_path(const Lookup& metrics, const std::string& filename, std::optional<int64_t> ver) const {
+    std::string name = format_name(filename.empty() ? opts_.filename : filename, metrics, opts_.auto_insert_metric_name);
+    if (ver) name += std::string(CHECKPOINT_JOIN_CHAR) + "v" + std::to_string(*ver);
+    name += FILE_EXTENSION;
+    return dirpath_ ? (*dirpath_ / name).string() : name;
+  }
+
+  /// Lightning's `_format_checkpoint_name`: every `{name` (up to `:` or `}`)
+  /// becomes `name={name` (with auto_insert_metric_name), longest names
+  /// first, then Python's str.format fills the fields. A '/' in a metric
+  /// name thus makes a subdirectory, as in Lightning.
+  static std::string format_name(std::string filename, const Lookup& metrics, bool auto_insert) {
+    if (filename.empty()) filename = std::string("{epoch}") + CHECKPOINT_JOIN_CHAR + "{step}";
+    // re.findall(r"(\{.*?)[:\}]", filename)
+    std::vector<std::string> groups;
+    for (std::size_t pos = filename.find('{'); pos != std::string::npos;) {
+      const std::size_t end = filename.find_first_of(":}", pos + 1);
+      if (end == std::string::npos) break;
+      const std::size_t nl = filename.find('\n', pos);
+      if (nl != std::string::npos && nl < end) {  // '.' does not match a newline: try the next '{'
+        pos = filename.find('{', pos + 1);
+        continue;
+      }
+      groups.push_back(filename.substr(pos, end - pos));
+      pos = filename.find('{', end + 1);
+    }
+    std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+    auto replace_all = [](std::string& s, const std::string& from, const std::string& to) {
+      if (from.empty()) return;
+      std::string out;
+      std::size_t at = 0;
+      for (std::size_t p; (p = s.find(from, at)) != std::string::npos; at = p + from.size()) out += s.substr(at, p - at) + to;
+      s = out + s.substr(at);
+    };
+    for (const auto& group : groups) {
+      const std::string name = group.substr(1);
+      if (auto_insert) replace_all(filename, group, name + CHECKPOINT_EQUALS_CHAR + "{" + name);
+      replace_all(filename, group, "{0[" + name + "]");
+    }
+    return detail::py_format_fields(filename, metrics);
+  }
+
+  static bool file_exists(const std::string& path) {
+    std::error_code ec;
+    return std::filesystem::exists(path, ec);
+  }
+
+  template <class T>
+  void save_checkpoint(T& trainer, const std::string& filepath) {
+    // Every rank calls it, as in Lightning: the Trainer writes on global
+    // rank 0 only and synchronizes the others; the bookkeeping stays the same everywhere.
+    if constexpr (requires { trainer.save_checkpoint(filepath, opts_.save_weights_only); })
+      trainer.save_checkpoint(filepath, opts_.save_weights_only);
+    else
+      static_assert(detail::checkpoint_always_false<T>,
+                    "lightning: ModelCheckpoint needs trainer.save_checkpoint(path, weights_only)");
+    last_global_step_saved_ = trainer.global_step();
+    last_checkpoint_saved_ = filepath;
+  }
+
+  /// Not the file just written, not the one training resumed from, and only inside dirpath.
+  template <class T>
+  bool should_remove_checkpoint(T& trainer, const std::string& previous, const std::string& current) const {
+    if (previous == current) return false;
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path prev = fs::absolute(previous, ec).lexically_normal();
+    if constexpr (requires { fs::path(trainer.ckpt_path()); }) {
+      const fs::path resume(trainer.ckpt_path());
+      if (!resume.empty() && fs::absolute(resume, ec).lexically_normal() == prev) return false;
+    }
+    if (!dirpath_) return false;
+    fs::path dir = fs::absolute(*dirpath_, ec).lexically_normal();
+    if (!dir.has_filename()) dir = dir.parent_path();
+    for (fs::path p = prev.parent_path(); !p.empty(); p = p.parent_path()) {
+      if (p == dir) return true;
+      if (p == p.parent_path()) break;
+    }
+    return false;
+  }
+
+  template <class T>
+  void remove_checkpoint(T& trainer, const std::string& filepath) const {
+    if (!trainer.is_global_zero()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(filepath, ec);
+  }
+
+  void insert_or_assign(const std::string& path, double score) {
+    for (auto& [p, s] : best_k_)
+      if (p == path) {
+        s = score;  // keeps its place, as a dict update
+        return;
+      }
+    best_k_.emplace_back(path, score);
+  }
+
+  void warn_if_dir_not_empty() const {
+    std::error_code ec;
+    if (opts_.save_top_k != 0 && dirpath_ && std::filesystem::is_directory(*dirpath_, ec) &&
+        !std::filesystem::is_empty(*dirpath_, ec))
+      warn("Checkpoint directory " + dirpath_->string() + " exists and is not empty.");
+  }
+
+  static void warn(const std::string& m) { std::fprintf(stderr, "lightning: warning: %s\n", m.c_str()); }
+
+  template <class T>
+  static void info(T& trainer, const std::string& m) {
+    if (trainer.is_global_zero()) std::fprintf(stderr, "%s\n", m.c_str());
+  }
+
+  Options opts_;
+  int64_t every_n_epochs_ = 1, every_n_train_steps_ = 0;
+  std::optional<std::filesystem::path> dirpath_;
+  std::optional<double> current_score_, best_model_score_;
+  /// path -> score, in insertion order (ties resolve to the first inserted).
+  std::vector<std::pair<std::string, double>> best_k_;
+  std::string kth_best_model_path_, best_model_path_, last_model_path_, last_checkpoint_saved_;
+  double kth_value_ = 0;
+  int64_t last_global_step_saved_ = 0;  // no save before the first step
+  std::optional<clock::time_point> last_time_checked_;
+  bool val_has_run_ = false;
+  std::set<std::string> warned_;
+};
+
+}  // namespace lightning

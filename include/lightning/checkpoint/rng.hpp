@@ -1,0 +1,48 @@
+#pragma once
+// Random number generator states, so a resumed run draws the same dropout
+// masks and shuffles as the uninterrupted one would have (Lightning saves none).
+#include <torch/torch.h>
+
+#include <mutex>
+
+#include "../seed.hpp"
+#include "dict.hpp"
+
+namespace lightning::checkpoint {
+
+/// torch's CPU generator (and every CUDA one, when there are any) plus the library's seed.
+inline Dict rng_state() {
+  Dict out = make_dict();
+  {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    out.insert("torch", gen.get_state());
+  }
+  List cuda = make_list();
+  for (int64_t i = 0; i < static_cast<int64_t>(torch::cuda::device_count()); ++i) {
+    auto gen = at::globalContext().defaultGenerator(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(i)));
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    cuda.push_back(gen.get_state());
+  }
+  out.insert("torch.cuda", cuda);
+  out.insert("lightning_seed", static_cast<int64_t>(lightning::detail::global_seed().load()));
+  return out;
+}
+
+inline void set_rng_state(const Dict& d) {
+  {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(get<torch::Tensor>(d, "torch", "rng_states"));
+  }
+  const auto cuda = get<List>(d, "torch.cuda", "rng_states");
+  const auto n = std::min<int64_t>(static_cast<int64_t>(cuda.size()), static_cast<int64_t>(torch::cuda::device_count()));
+  for (int64_t i = 0; i < n; ++i) {
+    auto gen = at::globalContext().defaultGenerator(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(i)));
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(cuda.get(i).toTensor());
+  }
+  lightning::detail::global_seed().store(static_cast<uint64_t>(get<int64_t>(d, "lightning_seed", "rng_states")));
+}
+
+}  // namespace lightning::checkpoint
