@@ -457,3 +457,78 @@ TEST_CASE("a process killed in the middle of saving leaves the previous checkpoi
   const auto w = ck::get<ck::Dict>(loaded, "state_dict", "test").at(std::string("w")).toTensor();
   CHECK((w.numel() == 64 * 64 || w.numel() == (64 << 20)));
 }
+
+namespace {
+/// A callback with its own state and checkpoint hooks.
+struct Counter {
+  int64_t batches = 0;
+  std::string* loaded_note = nullptr;
+  void on_train_batch_end(auto&, auto&, const auto&, const auto&, int64_t) { ++batches; }
+  ck::Dict state_dict() const {
+    auto d = ck::make_dict();
+    d.insert("batches", batches);
+    return d;
+  }
+  void load_state_dict(const ck::Dict& d) { batches = ck::get<int64_t>(d, "batches", "Counter"); }
+  void on_save_checkpoint(auto&, auto&, ck::Dict& checkpoint) { checkpoint.insert("note", std::string("from Counter")); }
+  void on_load_checkpoint(auto&, auto&, const ck::Dict& checkpoint) {
+    if (loaded_note) *loaded_note = ck::get<std::string>(checkpoint, "note", "checkpoint");
+  }
+};
+struct NoteModule : test::RecordingModule {
+  int64_t saved = 0, loaded = 0;
+  void on_save_checkpoint(ck::Dict& checkpoint) { checkpoint.insert("module_note", ++saved); }
+  void on_load_checkpoint(const ck::Dict& checkpoint) { loaded = ck::get<int64_t>(checkpoint, "module_note", "ckpt"); }
+};
+}  // namespace
+
+TEST_CASE("callbacks' state and checkpoint hooks, and the module's, round-trip through a checkpoint") {
+  TmpDir dir;
+  auto loader = test::make_loader(3);
+  NoteModule a;
+  L::Trainer<NoteModule, L::Callbacks<Counter>, L::Loggers<>> ta({.max_epochs = 2});
+  ta.fit(a, loader);
+  CHECK(ta.callback<Counter>().batches == 6);
+  ta.save_checkpoint(dir.path / "c.ckpt");
+  const auto ckpt = ck::read(dir.path / "c.ckpt");
+  CHECK(ck::get<std::string>(ckpt, "note", "test") == "from Counter");
+  CHECK(ck::get<int64_t>(ckpt, "module_note", "test") == 1);
+  // Stored under the callback's type name (it has no state_key()).
+  CHECK(ck::get<int64_t>(ck::get<ck::Dict>(ck::get<ck::Dict>(ckpt, "callbacks", "test"), "(anonymous namespace)::Counter",
+                                           "callbacks"),
+                         "batches", "Counter") == 6);
+
+  std::string note;
+  NoteModule b;
+  L::Trainer<NoteModule, L::Callbacks<Counter>, L::Loggers<>> tb({.max_epochs = 3}, Counter{0, &note});
+  tb.fit(b, loader, {.ckpt_path = (dir.path / "c.ckpt").string()});
+  CHECK(note == "from Counter");
+  CHECK(b.loaded == 1);
+  CHECK(tb.callback<Counter>().batches == 9);  // 6 restored + one more epoch of 3
+}
+
+TEST_CASE("ckpt_path \"last\" finds the newest last.ckpt under default_root_dir; \"best\" uses ModelCheckpoint's best") {
+  TmpDir dir;
+  auto train = test::make_loader(3), val = test::make_loader(2);
+  using T = L::Trainer<test::RecordingModule, L::Callbacks<L::ModelCheckpoint>, L::Loggers<>>;
+  test::RecordingModule a;
+  T ta({.max_epochs = 2, .num_sanity_val_steps = 0, .default_root_dir = dir.path.string()},
+       L::ModelCheckpoint({.monitor = "val_loss", .save_last = true}));
+  ta.fit(a, train, val);
+  CHECK(std::filesystem::exists(dir.path / "checkpoints" / "last.ckpt"));
+  CHECK_FALSE(ta.checkpoint_callback().best_model_path().empty());
+  // "best" on the same trainer: resumes from the best file (nothing left to train at max_epochs = 2).
+  ta.fit(a, train, val, {.ckpt_path = "best"});
+  CHECK(ta.global_step() >= 3);
+
+  test::RecordingModule b;
+  T tb({.max_epochs = 3, .num_sanity_val_steps = 0, .default_root_dir = dir.path.string()});
+  tb.fit(b, train, val, {.ckpt_path = "last"});
+  CHECK(tb.current_epoch() == 3);
+  CHECK(tb.global_step() == 9);  // 6 from the checkpoint, 3 more
+
+  test::RecordingModule c;
+  L::Trainer<test::RecordingModule, L::Callbacks<>, L::Loggers<>> tc({.max_epochs = 1});
+  CHECK_THROWS_WITH_AS(tc.fit(c, train, val, {.ckpt_path = "best"}), doctest::Contains("`ModelCheckpoint` is not configured"),
+                       std::invalid_argument);
+}
