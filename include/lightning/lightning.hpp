@@ -32,6 +32,7 @@
 #include "precision/precision.hpp"
 #include "seed.hpp"
 #include "stage.hpp"
+#include "strategy/ddp.hpp"  // empty unless built with c10d (LIGHTNING_HAVE_C10D)
 #include "strategy/single.hpp"
 #include "trainer.hpp"
 #include "trainer_options.hpp"

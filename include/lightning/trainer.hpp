@@ -30,6 +30,7 @@
 #include "checkpoint/rng.hpp"
 #include "data/batch.hpp"
 #include "data/datamodule.hpp"
+#include "data/distributed.hpp"
 #include "data/loader.hpp"
 #include "detail/results.hpp"
 #include "detail/trainer_link.hpp"
@@ -245,6 +246,8 @@ class Trainer {
   using optimizer_policy_type = detail::find_policy_t<policy_kind::optimizer, NoOptimizerPolicy, Policies...>;
 
   static constexpr bool automatic_optimization = detail::automatic_optimization<Model>();
+  /// Whether the strategy runs several processes (DDP): shards data, reduces logged values.
+  static constexpr bool is_distributed = requires { requires strategy_type::distributed; };
   static constexpr bool module_configures_optimizers = hooks::configure_optimizers::named<Model>;
   static constexpr bool has_optimizer_policy = !std::is_same_v<optimizer_policy_type, NoOptimizerPolicy>;
 
@@ -293,6 +296,7 @@ class Trainer {
     });
     (place(std::forward<Components>(components)), ...);
     strategy_.setup_environment(opts_.user);
+    if constexpr (is_distributed) share_run_directory();
     // A precision the device cannot run (16-mixed on CPU) fails here, not mid-fit.
     if constexpr (requires { precision_.setup(strategy_.root_device()); }) precision_.setup(strategy_.root_device());
     if (opts_.user.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
@@ -315,7 +319,7 @@ class Trainer {
   template <LightningDataModule DM>
   void fit(Model& model, DM& dm, const FitOptions& fo = {}) {
     static_assert(HasTrainDataloader<DM>, "lightning: fit(model, datamodule) needs datamodule.train_dataloader()");
-    data::detail::prepare_and_setup(dm, Stage::fit);
+    prepare_datamodule(dm, Stage::fit);
     auto train = dm.train_dataloader();
     if constexpr (HasValDataloader<DM>) {
       auto val = dm.val_dataloader();
@@ -334,7 +338,7 @@ class Trainer {
   template <LightningDataModule DM>
   std::vector<std::map<std::string, double>> validate(Model& model, DM& dm) {
     static_assert(HasValDataloader<DM>, "lightning: validate(model, datamodule) needs datamodule.val_dataloader()");
-    data::detail::prepare_and_setup(dm, Stage::validate);
+    prepare_datamodule(dm, Stage::validate);
     auto loader = dm.val_dataloader();
     auto out = evaluate_entry<false>(model, loader);
     data::detail::teardown(dm, Stage::validate);
@@ -349,7 +353,7 @@ class Trainer {
   template <LightningDataModule DM>
   std::vector<std::map<std::string, double>> test(Model& model, DM& dm) {
     static_assert(HasTestDataloader<DM>, "lightning: test(model, datamodule) needs datamodule.test_dataloader()");
-    data::detail::prepare_and_setup(dm, Stage::test);
+    prepare_datamodule(dm, Stage::test);
     auto loader = dm.test_dataloader();
     auto out = evaluate_entry<true>(model, loader);
     data::detail::teardown(dm, Stage::test);
@@ -364,7 +368,7 @@ class Trainer {
   template <LightningDataModule DM>
   auto predict(Model& model, DM& dm) {
     static_assert(HasPredictDataloader<DM>, "lightning: predict(model, datamodule) needs datamodule.predict_dataloader()");
-    data::detail::prepare_and_setup(dm, Stage::predict);
+    prepare_datamodule(dm, Stage::predict);
     auto loader = dm.predict_dataloader();
     auto out = predict_entry(model, loader);
     data::detail::teardown(dm, Stage::predict);
@@ -487,6 +491,7 @@ class Trainer {
     ckpt.insert("pytorch-lightning_version", std::string("2.2.5"));
     ckpt.insert("state_dict", ck::module_state_dict(*m));
     meta.insert("weights_only", weights_only);
+    meta.insert("world_size", strategy_.world_size());
     if (!weights_only) {
       ckpt.insert("loops", loops_state_dict());
       ckpt.insert("callbacks", ck::callbacks_state_dict(callbacks_));
@@ -518,7 +523,14 @@ class Trainer {
       if (pos_.phase != detail::LoopPhase::idle && pos_.phase != detail::LoopPhase::epoch_start &&
           pos_.phase != detail::LoopPhase::epoch_end && !pos_.stepped && opts_.accumulate > 1) {
         auto grads = ck::make_list();
-        for (const auto& p : m->parameters()) grads.push_back(p.grad().defined() ? c10::IValue(p.grad()) : c10::IValue());
+        for (const auto& p : m->parameters()) {
+          torch::Tensor g = p.grad();
+          // Unsynced (no_sync) gradients differ by rank; their mean continues
+          // the accumulation exactly, since the next sync averages linearly.
+          if constexpr (is_distributed)
+            if (g.defined()) g = strategy_.reduce(g, Reduce::mean);
+          grads.push_back(g.defined() ? c10::IValue(g) : c10::IValue());
+        }
         meta.insert("accumulated_grads", grads);
       }
     }
@@ -561,6 +573,87 @@ class Trainer {
                     "list its type in L::Callbacks<...> or L::Loggers<...>, or name the policy in Trainer<...>");
   }
 
+
+  /// Under DDP: loggers write on rank 0 only, and every rank uses the
+  /// version_N rank 0 chose (checkpoint paths derive from it).
+  void share_run_directory() {
+    if constexpr (loggers_type::size > 0)
+      loggers_.for_each([&](auto& lg) {
+        if constexpr (requires { lg.set_rank_zero(true); }) lg.set_rank_zero(strategy_.is_global_zero());
+        if constexpr (requires { lg.version(); lg.set_version(0); }) {
+          const int64_t v = strategy_.is_global_zero() ? lg.version() : 0;
+          lg.set_version(static_cast<int>(strategy_.broadcast(v, 0)));
+        }
+      });
+  }
+
+  /// Lightning's order: prepare_data on local rank 0 of each node (global
+  /// rank 0 only if the datamodule says `prepare_data_per_node = false`),
+  /// everyone waits for it, then setup on every rank.
+  template <class DM>
+  void prepare_datamodule(DM& dm, Stage stage) {
+    if constexpr (requires { dm.prepare_data(); }) {
+      bool per_node = true;
+      if constexpr (requires { bool(dm.prepare_data_per_node); }) per_node = dm.prepare_data_per_node;
+      if (per_node ? strategy_.local_rank() == 0 : strategy_.is_global_zero()) dm.prepare_data();
+      strategy_.barrier();
+    }
+    if constexpr (requires { dm.setup(stage); }) dm.setup(stage);
+  }
+
+  // ---------------------------------------------------------------- data on this rank
+
+  /// What a loop walks on this rank: the loader itself in one process; under
+  /// a distributed strategy its shard (`even`: same count on every rank, for
+  /// training; otherwise every sample exactly once, for evaluation).
+  template <class L>
+  decltype(auto) shard(L& loader, bool even) {
+    auto& src = data::iterable(loader);
+    using S = std::remove_cvref_t<decltype(src)>;
+    if constexpr (!is_distributed) {
+      return (src);
+    } else if constexpr (data::SelfSharding<S>) {
+      src.set_shard(strategy_.global_rank(), strategy_.world_size(), even);
+      return (src);
+    } else {
+      return data::Strided<S>(src, strategy_.global_rank(), strategy_.world_size(), even, data::length(loader));
+    }
+  }
+  template <class L>
+  std::optional<int64_t> shard_length(L& loader, bool even) {
+    decltype(auto) s = shard(loader, even);
+    return data::length(s);
+  }
+
+  /// Every rank needs a batch if any has one: an empty shard (fewer batches
+  /// or samples than ranks) would leave the others waiting in a collective.
+  void check_shards(const std::optional<int64_t>& len, const char* what) {
+    if constexpr (is_distributed) {
+      if (!len) return;  // unknown lengths are agreed batch by batch
+      const auto t = torch::tensor({*len, -*len}, torch::kLong);
+      const auto m = strategy_.reduce(t, Reduce::min);
+      const int64_t fewest = m[0].template item<int64_t>(), most = -m[1].template item<int64_t>();
+      if (fewest == 0 && most > 0)
+        throw std::invalid_argument(std::string("lightning: the ") + what + " data gives rank(s) no batch under DDP (" +
+                                    std::to_string(strategy_.world_size()) + " ranks, at most " + std::to_string(most) +
+                                    " batch(es) per rank): every rank needs at least one; use more samples than "
+                                    "ranks or fewer ranks");
+    } else {
+      (void)len, (void)what;
+    }
+  }
+
+  static torch::Tensor sync_thunk(void* self, const torch::Tensor& t, Reduce r) {
+    return static_cast<Trainer*>(self)->strategy_.reduce(t, r);
+  }
+  void setup_result_sync() {
+    if constexpr (is_distributed) {
+      if (strategy_.world_size() > 1) {
+        train_results_.set_sync({this, &Trainer::sync_thunk}, /*steps=*/true);
+        eval_results_.set_sync({this, &Trainer::sync_thunk}, /*steps=*/false);
+      }
+    }
+  }
 
   // ---------------------------------------------------------------- hooks
 
@@ -855,6 +948,14 @@ class Trainer {
     const auto fs = ck::get<ck::Dict>(meta, "fit_state", ck::kMetaKey);
     const char* w = "lightning_cpp.fit_state";
     rs.pos.phase = static_cast<detail::LoopPhase>(ck::get<int64_t>(fs, "phase", w));
+    // Mid-epoch, the batches already seen depend on how the data was sharded.
+    if (const auto ws = ck::get_or<int64_t>(meta, "world_size", ck::kMetaKey, 1);
+        ws != strategy_.world_size() && rs.pos.phase != detail::LoopPhase::idle &&
+        rs.pos.phase != detail::LoopPhase::epoch_start)
+      throw CheckpointError("lightning: the checkpoint was saved mid-epoch by " + std::to_string(ws) +
+                            " process(es); resuming it with " + std::to_string(strategy_.world_size()) +
+                            " would replay a different split of the epoch. Resume with the same devices * num_nodes, "
+                            "or from a checkpoint saved at an epoch's end");
     rs.pos.batch_idx = ck::get<int64_t>(fs, "batch_idx", w);
     rs.pos.is_last = ck::get<bool>(fs, "is_last", w);
     rs.pos.stepped = ck::get<bool>(fs, "stepped", w);
@@ -915,6 +1016,7 @@ class Trainer {
     try {
       body();
     } catch (const std::exception& e) {
+      if constexpr (requires { strategy_.on_exception(e); }) strategy_.on_exception(e);
       hook<hooks::on_exception>(e);
       if constexpr (loggers_type::size > 0)
         loggers_.for_each([](auto& lg) {
@@ -931,6 +1033,7 @@ class Trainer {
     const auto fx = t.link_.fx;
     t.template hook<hooks::on_before_backward>(loss);
     t.precision_.backward(loss);
+    if constexpr (requires { t.strategy_.after_manual_backward(*t.model_); }) t.strategy_.after_manual_backward(*t.model_);
     t.template hook<hooks::on_after_backward>();
     t.link_.fx = fx;  // later log() calls belong to the hook that called manual_backward
   }
@@ -1025,10 +1128,16 @@ class Trainer {
       log_hyperparams(model);
       hook<hooks::on_fit_start>();
 
-      num_training_batches_ = resolve_num_batches(data::length(train), opts_.limit_train, "limit_train_batches");
+      setup_result_sync();
+      const auto train_len = shard_length(train, true);
+      check_shards(train_len, "training");
+      train_length_known_ = train_len.has_value();
+      num_training_batches_ = resolve_num_batches(train_len, opts_.limit_train, "limit_train_batches");
       constexpr bool has_val = !std::is_same_v<VL, detail::NoLoader> && hooks::validation_step::named<Model>;
       if constexpr (has_val) {
-        num_val_batches_ = resolve_num_batches(data::length(*val), opts_.limit_val, "limit_val_batches");
+        const auto val_len = shard_length(*val, false);
+        check_shards(val_len, "validation");
+        num_val_batches_ = resolve_num_batches(val_len, opts_.limit_val, "limit_val_batches");
         resolve_val_check_batch();
         if (!resume) run_sanity_check(*val);  // as Lightning, not when restarting
       } else {
@@ -1132,7 +1241,9 @@ class Trainer {
     pos_ = {LoopPhase::epoch_start, 0, false, false};
     if (!mid) hook<hooks::on_train_epoch_start>();
 
-    auto& src = data::iterable(train);
+    auto&& src = shard(train, /*even=*/true);
+    // Without a known length, ranks agree on each epoch's last batch.
+    [[maybe_unused]] const bool agree_each_batch = is_distributed && !train_length_known_;
     // The loader's order may come from torch's generator (LibTorch's
     // RandomSampler): a resumed epoch replays the state it started with.
     if (mid && resume->epoch_start_rng.defined()) detail::set_cpu_rng_state(resume->epoch_start_rng);
@@ -1146,6 +1257,9 @@ class Trainer {
 
     // What follows a batch: validation when due, step schedulers, the logged row.
     auto finish_batch = [&](int64_t bi, bool is_last, BatchResult r, bool validate) {
+      // A stop asked for on one rank mid-epoch stops every rank at this batch
+      // (one small allreduce per batch: a rank leaving alone would hang the others).
+      if constexpr (is_distributed) should_stop = strategy_.reduce_boolean_decision(should_stop, /*all=*/false);
       if constexpr (!std::is_same_v<VL, detail::NoLoader> && hooks::validation_step::named<Model>) {
         if (validate && should_check_val(bi, is_last)) {
           pos_.phase = LoopPhase::in_validation;
@@ -1162,6 +1276,8 @@ class Trainer {
     };
 
     bool more = it != end && limit > 0;
+    if constexpr (is_distributed)
+      if (agree_each_batch) more = strategy_.reduce_boolean_decision(more, /*all=*/true);
     if (mid) {
       const auto& rp = resume->pos;
       const bool batch_done = rphase != LoopPhase::in_batch;
@@ -1187,7 +1303,10 @@ class Trainer {
       pos_ = {LoopPhase::in_batch, batch_idx, false, false};
       auto batch = to_device(*it);
       ++it;
-      const bool is_last = batch_idx + 1 >= limit || it == end;
+      bool is_last = batch_idx + 1 >= limit || it == end;
+      // The epoch ends on every rank at the first rank that runs out.
+      if constexpr (is_distributed)
+        if (agree_each_batch) is_last = !strategy_.reduce_boolean_decision(!is_last, /*all=*/true);
       pos_.is_last = is_last;
       link_.set_batch(batch, &batch_size_thunk<decltype(batch)>);
       batch_idx_ = batch_idx;
@@ -1211,6 +1330,8 @@ class Trainer {
     train_results_.publish_epoch(maps_);
     update_lr_schedulers<true>(Interval::epoch, progress.current_epoch);
     log_epoch_metrics(train_results_);
+    // A stop asked for on one rank (the module, a callback) stops them all.
+    if constexpr (is_distributed) should_stop = strategy_.reduce_boolean_decision(should_stop, /*all=*/false);
   }
 
   enum class BatchResult { end_epoch, stepped, not_stepped };
@@ -1288,6 +1409,12 @@ class Trainer {
 
     if constexpr (automatic_optimization) {
       torch::Tensor loss = detail::loss_of(out);
+      if constexpr (is_distributed)
+        if (!loss.defined())
+          throw std::logic_error("lightning: training_step returned no loss on rank " +
+                                 std::to_string(strategy_.global_rank()) +
+                                 " under DDP; every rank must step together, so skipping a batch is not supported "
+                                 "there: return a loss (e.g. multiplied by 0) instead");
       if (loss.defined()) {  // an undefined loss skips the batch, as returning None does
         auto& opt = optimizer();
         if (K == 1 || batch_idx % K == 0) {
@@ -1298,10 +1425,14 @@ class Trainer {
           loss = loss / static_cast<double>(K);
           detail::set_loss(out, loss);
         }
+        const bool will_step = K == 1 || (batch_idx + 1) % K == 0 || is_last;
         hook<hooks::on_before_backward>(loss);
-        precision_.backward(loss);
+        if constexpr (requires { strategy_.backward(*model_, loss, true, [] {}); })
+          strategy_.backward(*model_, loss, /*sync=*/will_step, [&] { precision_.backward(loss); });
+        else
+          precision_.backward(loss);
         hook<hooks::on_after_backward>();
-        if (K == 1 || (batch_idx + 1) % K == 0 || is_last) {
+        if (will_step) {
           // Lightning's order: unscale -> on_before_optimizer_step -> clip -> step (or skip) -> schedulers.
           if constexpr (requires { precision_.unscale(opt); }) precision_.unscale(opt);
           hook<hooks::on_before_optimizer_step>(opt);
@@ -1344,7 +1475,7 @@ class Trainer {
       c10::InferenceMode no_autograd;
       hook<typename H::start>();
       hook<typename H::epoch_start>();
-      auto& src = data::iterable(loader);
+      auto&& src = shard(loader, /*even=*/false);
       int64_t batch_idx = 0;
       for (auto it = std::begin(src), end = std::end(src); batch_idx < limit && it != end; ++it, ++batch_idx) {
         auto batch = to_device(*it);
@@ -1393,7 +1524,10 @@ class Trainer {
       hook<hooks::setup>(stage);
       strategy_.setup_module(model);
       setup_precision(model);
-      const int64_t n = resolve_num_batches(data::length(loader), Test ? opts_.limit_test : opts_.limit_val,
+      setup_result_sync();
+      const auto len = shard_length(loader, false);
+      check_shards(len, Test ? "test" : "validation");
+      const int64_t n = resolve_num_batches(len, Test ? opts_.limit_test : opts_.limit_val,
                                             Test ? "limit_test_batches" : "limit_val_batches");
       run_evaluation<Test>(loader, n, /*sanity=*/false);
       results.push_back(to_host(eval_results_.epoch_values(/*logger_only=*/true)));
@@ -1421,7 +1555,7 @@ class Trainer {
       hook<hooks::setup>(stage_predict_);
       strategy_.setup_module(model);
       setup_precision(model);
-      const int64_t n = resolve_num_batches(data::length(loader), opts_.limit_predict, "limit_predict_batches");
+      const int64_t n = resolve_num_batches(shard_length(loader, false), opts_.limit_predict, "limit_predict_batches");
       num_eval_batches_ = n;
       const bool was_training = model.is_training();
       link_.progress.predicting = true;
@@ -1430,7 +1564,7 @@ class Trainer {
         c10::InferenceMode no_autograd;
         hook<hooks::on_predict_start>();
         hook<hooks::on_predict_epoch_start>();
-        auto& src = data::iterable(loader);
+        auto&& src = shard(loader, /*even=*/false);
         int64_t batch_idx = 0;
         for (auto it = std::begin(src), end = std::end(src); batch_idx < n && it != end; ++it, ++batch_idx) {
           auto batch = to_device(*it);
@@ -1473,6 +1607,7 @@ class Trainer {
   int64_t val_check_batch_ = detail::kUnbounded;
   int64_t total_batch_idx_ = 0;
   int64_t batch_idx_ = 0;
+  bool train_length_known_ = true;
   Stage fn_ = Stage::fit;
   Stage stage_fit_ = Stage::fit;
   Stage stage_predict_ = Stage::predict;

@@ -8,6 +8,8 @@
 // The parent forks before touching torch.
 #include <lightning/strategy/ddp.hpp>
 
+#include "two_ranks.hpp"
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,17 +21,9 @@
 #include <thread>
 
 namespace ls = lightning::strategy;
+using namespace two_ranks;
 
 namespace {
-
-int failures = 0;
-int64_t my_rank = -1;
-
-void check(bool ok, const std::string& what) {
-  std::printf("[rank %lld] %s: %s\n", static_cast<long long>(my_rank), ok ? "ok  " : "FAIL", what.c_str());
-  std::fflush(stdout);
-  if (!ok) ++failures;
-}
 
 struct MLPImpl : torch::nn::Module {
   MLPImpl() {
@@ -59,40 +53,8 @@ torch::Tensor flat_state(MLP& m) {
   return torch::cat(v);
 }
 
-bool ranks_identical(ls::DDP& ddp, MLP& m) {
-  auto g = ddp.all_gather(flat_state(m));
-  for (int64_t r = 1; r < g.size(0); ++r)
-    if (!torch::equal(g[0], g[r])) return false;
-  return true;
-}
-
-ls::ClusterEnvironment env_for(int rank, int port) {
-  ls::ClusterEnvironment e;
-  e.kind = "local";
-  e.main_address = "127.0.0.1";
-  e.port = port;
-  e.world_size = 2;
-  e.global_rank = rank;
-  e.local_rank = rank;
-  e.node_rank = 0;
-  e.local_world_size = 2;
-  return e;
-}
-
 constexpr int64_t B = 8;
 constexpr int kSteps = 4;
-
-std::unique_ptr<torch::optim::Optimizer> make_opt(const std::string& kind, MLP& m) {
-  if (kind == "sgd")
-    return std::make_unique<torch::optim::SGD>(m->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
-  return std::make_unique<torch::optim::Adam>(m->parameters(), torch::optim::AdamOptions(1e-3));
-}
-
-std::string sci(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2e", v);
-  return buf;
-}
 
 torch::Tensor flat_grads(MLP& m) {
   std::vector<torch::Tensor> v;
@@ -118,7 +80,7 @@ void train_compare(ls::DDP& ddp, int rank, const std::string& kind, torch::Dtype
   model->to(dtype);
   if (rank != 0) check(!torch::equal(flat_state(model), flat_state(ref)), name + ": rank 1 starts different");
   ddp.broadcast_parameters(model);
-  check(ranks_identical(ddp, model), name + ": after broadcast_parameters, ranks bitwise identical (all_gather)");
+  check(ranks_identical(ddp, flat_state(model)), name + ": after broadcast_parameters, ranks bitwise identical (all_gather)");
   check(torch::equal(flat_state(model), flat_state(ref)), name + ": after broadcast, equal to rank 0's init");
 
   auto opt = make_opt(kind, model);
@@ -143,7 +105,7 @@ void train_compare(ls::DDP& ddp, int rank, const std::string& kind, torch::Dtype
     const double diff = (flat_state(model) - flat_state(ref)).abs().max().item<double>();
     check(diff <= param_tol, name + ": step " + std::to_string(s) + " params DDP vs single-process max |diff| = " +
                                  sci(diff) + " (<= " + sci(param_tol) + ")");
-    check(ranks_identical(ddp, model), name + ": step " + std::to_string(s) + " ranks bitwise identical");
+    check(ranks_identical(ddp, flat_state(model)), name + ": step " + std::to_string(s) + " ranks bitwise identical");
   }
   check(ddp.last_bucket_count() == 3, name + ": gradients went in " + std::to_string(ddp.last_bucket_count()) +
                                           " buckets at bucket_cap_mb = 1 (expected 3)");

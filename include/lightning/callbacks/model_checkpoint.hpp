@@ -116,6 +116,7 @@ class ModelCheckpoint {
 
   template <class T, class M>
   void setup(T& trainer, M&, Stage stage) {
+    rank_zero_ = trainer.is_global_zero();
     if (!dirpath_) {
       if constexpr (requires { std::filesystem::path(trainer.default_checkpoint_dir()); })
         dirpath_ = std::filesystem::path(trainer.default_checkpoint_dir());
@@ -139,6 +140,9 @@ class ModelCheckpoint {
     const auto now = clock::now();
     if (time_interval_set())
       skip_time = !last_time_checked_ || std::chrono::duration<double>(now - *last_time_checked_) < *opts_.train_time_interval;
+    // Clocks differ across ranks: save when any rank's interval is up, on every rank (saving is collective).
+    if constexpr (requires { trainer.strategy().reduce_boolean_decision(true, true); })
+      if (time_interval_set()) skip_time = trainer.strategy().reduce_boolean_decision(skip_time, /*all=*/true);
     if (skip_batch && skip_time) return;
     if (!skip_time) last_time_checked_ = now;
     auto candidates = monitor_candidates(trainer);
@@ -235,7 +239,7 @@ class ModelCheckpoint {
       last_model_path_ = last_model_path;
     } else {
       auto repr = [](const std::optional<std::string>& s) { return s ? detail::py_str_repr(*s) : std::string("None"); };
-      warn("The dirpath has changed from " + repr(dirpath_from_ckpt) + " to " + repr(here) +
+      if (rank_zero_) warn("The dirpath has changed from " + repr(dirpath_from_ckpt) + " to " + repr(here) +
            ", therefore `best_model_score`, `kth_best_model_path`, `kth_value`, `last_model_path` and "
            "`best_k_models` won't be reloaded. Only `best_model_path` will be reloaded.");
     }
@@ -584,6 +588,7 @@ class ModelCheckpoint {
   Options opts_;
   int64_t every_n_epochs_ = 1, every_n_train_steps_ = 0;
   std::optional<std::filesystem::path> dirpath_;
+  bool rank_zero_ = true;  // warnings from load_state_dict (no trainer there) on rank 0 only
   std::optional<double> current_score_, best_model_score_;
   /// path -> score, in insertion order (ties resolve to the first inserted).
   std::vector<std::pair<std::string, double>> best_k_;

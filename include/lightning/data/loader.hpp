@@ -45,7 +45,8 @@ using batch_t = std::remove_cvref_t<decltype(*std::begin(std::declval<iterable_t
 template <class L>
 std::optional<int64_t> length(L& loader) {
   auto& it = iterable(loader);
-  if constexpr (requires { it.size(); }) return static_cast<int64_t>(it.size());
+  if constexpr (requires { it.shard_size(); }) return it.shard_size();
+  else if constexpr (requires { it.size(); }) return static_cast<int64_t>(it.size());
   else return std::nullopt;
 }
 

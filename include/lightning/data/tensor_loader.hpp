@@ -52,12 +52,32 @@ class TensorLoader {
     seed_ = opts_.seed ? *opts_.seed : lightning::detail::global_seed().load();
   }
 
-  /// Number of batches per epoch, like `len(dataloader)`.
+  /// Number of batches per epoch on this rank, like `len(dataloader)`.
   int64_t size() const noexcept {
-    const int64_t bs = opts_.batch_size;
-    return opts_.drop_last ? num_samples_ / bs : (num_samples_ + bs - 1) / bs;
+    const int64_t bs = opts_.batch_size, n = shard_samples();
+    return opts_.drop_last ? n / bs : (n + bs - 1) / bs;
   }
   int64_t num_samples() const noexcept { return num_samples_; }
+
+  /// Makes this loader yield rank `rank`'s shard of each epoch's order (the
+  /// Trainer calls it under a distributed strategy): every world-th sample
+  /// of the order, starting at `rank`, as torch's DistributedSampler. With
+  /// `even` (training) the order is padded by wrapping around so every rank
+  /// gets the same count; without it (evaluation) each sample is seen once.
+  void set_shard(int64_t rank, int64_t world, bool even) {
+    if (world < 1 || rank < 0 || rank >= world)
+      throw std::invalid_argument("TensorLoader::set_shard: rank " + std::to_string(rank) + " out of range for " +
+                                  std::to_string(world) + " ranks");
+    rank_ = rank;
+    world_ = world;
+    even_ = even;
+  }
+  /// Samples per epoch on this rank.
+  int64_t shard_samples() const noexcept {
+    if (world_ == 1) return num_samples_;
+    if (even_) return (num_samples_ + world_ - 1) / world_;
+    return num_samples_ / world_ + (rank_ < num_samples_ % world_ ? 1 : 0);
+  }
   const LoaderOptions& options() const noexcept { return opts_; }
 
   /// The epoch whose order the next pass uses (the Trainer sets it each epoch).
@@ -67,11 +87,23 @@ class TensorLoader {
   }
   int64_t epoch() const noexcept { return epoch_; }
 
-  /// The sample order of the next pass.
+  /// The sample order of the next pass on this rank (same on every rank
+  /// before sharding: it depends only on the seed and the epoch).
   torch::Tensor order() const {
-    if (!opts_.shuffle) return torch::arange(num_samples_, torch::kLong);
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_ + static_cast<uint64_t>(epoch_));
-    return torch::randperm(num_samples_, gen, torch::kLong);
+    torch::Tensor full;
+    if (!opts_.shuffle) {
+      full = torch::arange(num_samples_, torch::kLong);
+    } else {
+      auto gen = at::make_generator<at::CPUGeneratorImpl>(seed_ + static_cast<uint64_t>(epoch_));
+      full = torch::randperm(num_samples_, gen, torch::kLong);
+    }
+    if (world_ == 1) return full;
+    if (even_) {
+      const int64_t total = shard_samples() * world_;
+      const auto base = full;
+      while (full.size(0) < total) full = torch::cat({full, base.slice(0, 0, total - full.size(0))});
+    }
+    return full.slice(0, rank_, full.size(0), world_).contiguous();
   }
 
   class iterator {
@@ -103,7 +135,7 @@ class TensorLoader {
   iterator begin() {
     if (!epoch_pending_) ++epoch_;
     epoch_pending_ = false;
-    auto o = opts_.shuffle ? order() : torch::Tensor();
+    auto o = opts_.shuffle || world_ > 1 ? order() : torch::Tensor();
     return iterator(this, 0, std::move(o));
   }
   iterator end() const { return iterator(this, size(), {}); }
@@ -111,7 +143,7 @@ class TensorLoader {
  private:
   batch_type batch(int64_t index, const torch::Tensor& order) const {
     const int64_t start = index * opts_.batch_size;
-    const int64_t stop = std::min(start + opts_.batch_size, num_samples_);
+    const int64_t stop = std::min(start + opts_.batch_size, shard_samples());
     auto take = [&](const torch::Tensor& t) {
       return order.defined() ? t.index_select(0, order.slice(0, start, stop)) : t.slice(0, start, stop);
     };
@@ -131,6 +163,8 @@ class TensorLoader {
   int64_t num_samples_ = 0;
   uint64_t seed_ = 0;
   int64_t epoch_ = 0;
+  int64_t rank_ = 0, world_ = 1;
+  bool even_ = true;
   bool epoch_pending_ = true;  // epoch_ not yet used by a pass
 };
 

@@ -12,9 +12,18 @@
 
 #include "../checkpoint/dict.hpp"
 #include "../log_options.hpp"
+#include "../metrics/metric.hpp"
 #include "fx.hpp"
 
 namespace lightning::detail {
+
+/// Reduction of a tensor across ranks (set by the Trainer under a distributed strategy).
+struct SyncFn {
+  void* ctx = nullptr;
+  torch::Tensor (*fn)(void*, const torch::Tensor&, Reduce) = nullptr;
+  explicit operator bool() const noexcept { return fn != nullptr; }
+  torch::Tensor operator()(const torch::Tensor& t, Reduce r) const { return fn(ctx, t, r); }
+};
 
 /// One logged key with its resolved options and accumulated state. Values are
 /// kept as tensors: nothing is read to the host here.
@@ -32,7 +41,11 @@ struct ResultEntry {
   // A metric object (torchmetrics-style): its epoch value is its own compute().
   void* metric = nullptr;
   torch::Tensor (*metric_compute)(void*) = nullptr;
+  torch::Tensor (*metric_compute_synced)(void*, const SyncFn&) = nullptr;  // null: no tensor states
   void (*metric_reset)(void*) = nullptr;
+  // The epoch value as last published (reduced across ranks if asked):
+  // read again without another collective.
+  torch::Tensor epoch_cache;
 
   bool same_options(const ResultEntry& o) const noexcept {
     return on_step == o.on_step && on_epoch == o.on_epoch && prog_bar == o.prog_bar &&
@@ -72,10 +85,14 @@ class ResultCollection {
     }
     auto v = value.detach();
     if (e.on_step) {
-      e.step_value = v;
+      // As Lightning, a synced step value is reduced at log() time with reduce_fx.
+      e.step_value = e.sync_dist && sync_ && sync_steps_ ? sync_(v, e.reduce) : v;
       e.step_fresh = true;
     }
-    if (e.on_epoch) accumulate(e, v, opts, batch_size);
+    if (e.on_epoch) {
+      accumulate(e, v, opts, batch_size);
+      e.epoch_cache = torch::Tensor();
+    }
     return e;
   }
 
@@ -85,6 +102,23 @@ class ResultCollection {
     e.metric = &metric;
     e.metric_compute = [](void* m) { return static_cast<M*>(m)->compute(); };
     e.metric_reset = [](void* m) { static_cast<M*>(m)->reset(); };
+    if constexpr (metrics::SyncableMetric<M>)
+      e.metric_compute_synced = [](void* p, const SyncFn& sync) {
+        // torchmetrics' sync-compute-unsync: reduce each state, compute, put the local states back.
+        M& m = *static_cast<M*>(p);
+        std::vector<torch::Tensor> local;
+        m.for_each_state([&](torch::Tensor& st, auto how) {
+          local.push_back(st);
+          st = sync(st, how == metrics::Reduction::sum ? Reduce::sum
+                        : how == metrics::Reduction::min ? Reduce::min
+                                                          : Reduce::max);
+        });
+        torch::Tensor out = m.compute();
+        std::size_t i = 0;
+        m.for_each_state([&](torch::Tensor& st, auto) { st = local[i++]; });
+        return out;
+      };
+    e.epoch_cache = torch::Tensor();
     if (e.on_step) {
       e.step_value = metric.compute().detach();
       e.step_fresh = true;
@@ -107,7 +141,9 @@ class ResultCollection {
     for (auto& e : entries_) {
       if (!e.on_epoch) continue;
       if (!e.metric && !e.cumulated.defined()) continue;
-      auto v = e.epoch_value().detach();
+      // Published again at the train epoch's end: reduce only what changed since.
+      auto v = sync_ && !e.metric && e.epoch_cache.defined() ? e.epoch_cache : synced_epoch_value(e).detach();
+      e.epoch_cache = v;
       maps.callback[e.name] = v;
       maps.put(e, e.on_step ? e.name + "_epoch" : e.name, v);
     }
@@ -118,7 +154,7 @@ class ResultCollection {
     std::map<std::string, torch::Tensor> out;
     for (auto& e : entries_)
       if (e.on_epoch && (e.metric || e.cumulated.defined()) && (e.logger || !logger_only))
-        out[e.on_step ? e.name + "_epoch" : e.name] = e.epoch_value();
+        out[e.on_step ? e.name + "_epoch" : e.name] = e.epoch_cache.defined() ? e.epoch_cache : e.epoch_value();
     return out;
   }
 
@@ -129,6 +165,14 @@ class ResultCollection {
   }
 
   bool empty() const noexcept { return entries_.empty(); }
+
+  /// Under a distributed strategy: how values are reduced across ranks.
+  /// `steps`: step values of sync_dist keys too (not in evaluation, where
+  /// ranks may run different numbers of batches).
+  void set_sync(SyncFn sync, bool steps) noexcept {
+    sync_ = sync;
+    sync_steps_ = steps;
+  }
 
   /// What a mid-epoch checkpoint needs to continue the epoch's values
   /// exactly. Metric objects keep their own state and are not included.
@@ -241,7 +285,25 @@ class ResultCollection {
     }
   }
 
+  /// The epoch value; across ranks for sync_dist keys (Lightning: mean is
+  /// the sum of value * batch size over the sum of batch sizes, sum/max/min
+  /// reduce with their op) and for metric objects with tensor states (always,
+  /// as torchmetrics). Every rank must publish the same keys in the same order.
+  torch::Tensor synced_epoch_value(const ResultEntry& e) const {
+    if (e.metric) return sync_ && e.metric_compute_synced ? e.metric_compute_synced(e.metric, sync_) : e.epoch_value();
+    if (!e.sync_dist || !sync_) return e.epoch_value();
+    if (e.reduce == Reduce::mean) {
+      auto both = torch::stack({e.cumulated.to(torch::kDouble),
+                                torch::tensor(static_cast<double>(e.cumulated_batch_size), torch::kDouble)});
+      auto s = sync_(both, Reduce::sum);
+      return (s[0] / s[1]).to(torch::kFloat);
+    }
+    return sync_(e.cumulated, e.reduce);
+  }
+
   std::vector<ResultEntry> entries_;
+  SyncFn sync_{};
+  bool sync_steps_ = false;
 };
 
 }  // namespace lightning::detail

@@ -95,6 +95,8 @@ class CSVLogger {
   const std::string& name() const { return state().dir.name(); }
   /// The version, chosen on first use when not given.
   int version() { return state().dir.version(); }
+  /// Under DDP every rank uses the version rank 0 chose (the Trainer sets it).
+  void set_version(int v) { state().dir.set_version(v); }
   /// `<save_dir>/<name>/version_<N>`, created (on rank 0) on first call.
   std::filesystem::path log_dir() {
     State& s = state();

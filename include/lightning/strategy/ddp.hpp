@@ -1,8 +1,10 @@
 #pragma once
-// strategy::DDP, communication core: a c10d process group (TCPStore +
-// ProcessGroupGloo), parameter broadcast from rank 0, bucketed gradient
-// averaging, and the collectives the Trainer needs (barrier, reduce,
-// all_gather, broadcast). No Trainer integration here yet.
+// strategy::DDP: distributed data parallel on PyTorch's c10d. A Trainer
+// policy: the process group comes from the cluster environment (torchrun,
+// SLURM, or children this process launches itself), parameters are broadcast
+// from rank 0, gradients are averaged while backward runs (c10d::Reducer,
+// torch DDP's own engine) and the Trainer gets the collectives it needs
+// (barrier, reduce, all_gather, broadcast, agreed decisions).
 //
 // Only compiled when LIGHTNING_HAVE_C10D is defined: c10d needs LibTorch's
 // distributed headers, `-DUSE_DISTRIBUTED -DUSE_C10D_GLOO` and `-lgloo`.
@@ -12,19 +14,32 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#if defined(USE_C10D_NCCL)
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <algorithm>
+#include <cstdio>
 #include <exception>
+#include <memory>
+#include <thread>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "../data/batch.hpp"
 #include "../log_options.hpp"
+#include "../policies/kinds.hpp"
+#include "../trainer_options.hpp"
+#include "ddp_reducer.hpp"
 #include "environment.hpp"
+#include "launcher.hpp"
+#include "single.hpp"
 
 namespace lightning::strategy {
 
@@ -76,31 +91,208 @@ inline void unflatten_into(const torch::Tensor& flat, const std::vector<torch::T
 
 }  // namespace detail_ddp
 
+/// A store and process group. One stays alive per process (torch's
+/// "default group"): Trainers created one after another reuse it instead of
+/// re-binding MASTER_PORT while other ranks may still use the old store.
+struct ProcessGroupHandle {
+  std::string key;  // address:port/rank/world/backend
+  c10::intrusive_ptr<::c10d::Store> store;
+  c10::intrusive_ptr<::c10d::ProcessGroup> pg;
+  ~ProcessGroupHandle() {
+    pg.reset();  // the group before the store it talks through
+    store.reset();
+  }
+};
+
+/// What a process keeps across Trainers: its process group and, on rank 0
+/// of a self-launched job, the children it started (one launch per process,
+/// like Lightning's launcher: later Trainers find the exported environment
+/// and join the same ranks). At exit rank 0 waits for the children before
+/// closing its group; if one failed, the program's exit status says so.
+struct DistributedProcess {
+  std::shared_ptr<ProcessGroupHandle> group;
+  std::unique_ptr<SubprocessLauncher> launcher;
+  std::chrono::milliseconds grace{std::chrono::minutes(5)};
+
+  ~DistributedProcess() {
+    if (!launcher || !launcher->launched()) return;
+    const int rc = launcher->join(grace);
+    if (rc == 0) return;
+    if (auto f = launcher->failure()) std::fprintf(stderr, "lightning: DDP: %s\n", f->c_str());
+    std::fflush(nullptr);
+    std::_Exit(rc);
+  }
+
+  static DistributedProcess& instance() {
+    static DistributedProcess p;
+    return p;
+  }
+};
+
 class DDP {
  public:
+  using policy_kind = lightning::policy_kind::strategy;
+  static constexpr bool distributed = true;
+
   struct Options {
-    std::string backend = "gloo";
-    std::chrono::milliseconds timeout{1800000};  // torch's default, 30 min
+    /// "gloo", "nccl" (CUDA builds of LibTorch), or "auto": nccl for CUDA devices when built in, else gloo.
+    std::string backend = "auto";
+    /// How long a collective waits for its peers before failing (torch's default, 30 min). A dead
+    /// peer is usually noticed at once (its sockets close); a stuck one only at this timeout.
+    std::chrono::milliseconds timeout{1800000};
     int64_t bucket_cap_mb = 25;
     bool find_unused_parameters = false;
+    /// Average gradients while backward runs (c10d::Reducer); false: one bucketed pass after it.
+    bool overlap_gradient_sync = true;
   };
 
   DDP() = default;
   explicit DDP(Options o) : opts_(std::move(o)) {}
+  DDP(DDP&&) noexcept = default;
+  DDP& operator=(DDP&& o) noexcept {
+    if (this != &o) {
+      shutdown();
+      opts_ = std::move(o.opts_);
+      env_ = std::move(o.env_);
+      device_ = o.device_;
+      store_ = std::move(o.store_);
+      pg_ = std::move(o.pg_);
+      group_ = std::move(o.group_);
+      backend_ = std::move(o.backend_);
+      reducer_ = std::move(o.reducer_);
+    }
+    return *this;
+  }
   DDP(const DDP&) = delete;
   DDP& operator=(const DDP&) = delete;
   ~DDP() { shutdown(); }
 
   const Options& options() const noexcept { return opts_; }
+  const ClusterEnvironment& cluster_environment() const noexcept { return env_; }
+
+  // ------------------------------------------------------------ Trainer policy
+
+  /// Reads the cluster environment, starts the other local ranks if nobody
+  /// else did (rank 0 is this process), and joins the process group.
+  void setup_environment(const TrainerOptions& o) {
+    const auto env = detect_environment(o.devices, o.num_nodes);
+    device_ = o.accelerator == Accelerator::cpu || !torch::cuda::is_available()
+                  ? torch::Device(torch::kCPU)
+                  : torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(env.local_rank));
+    if (o.accelerator == Accelerator::gpu && device_.is_cpu()) (void)select_device(o.accelerator);  // throws
+    (void)resolved_backend();  // bad options fail here, before any child exists
+    if (opts_.bucket_cap_mb < 1) throw std::invalid_argument("DDP: bucket_cap_mb must be >= 1");
+    auto& dp = DistributedProcess::instance();
+    const bool launching = !env.launched_externally && env.local_world_size > 1;
+    if (launching) {
+      if (dp.launcher)
+        throw std::logic_error("DDP: this process already launched its ranks, yet the environment it exported is gone");
+      dp.launcher = std::make_unique<SubprocessLauncher>();
+      dp.launcher->launch(env);
+      dp.grace = std::max<std::chrono::milliseconds>(dp.grace, opts_.timeout);
+      // As Lightning's launcher: this process now looks launched too, so a
+      // later Trainer joins the same children instead of starting new ones.
+      for (const auto& [k, v] : launch_environment(env, 0)) ::setenv(k.c_str(), v.c_str(), 1);
+    }
+    try {
+      init_process_group(env);
+    } catch (...) {
+      // The children would otherwise wait for a rendezvous that never comes.
+      if (launching) dp.launcher->terminate_all();
+      throw;
+    }
+  }
+
+  const torch::Device& root_device() const noexcept { return device_; }
+
+  /// Moves the module to this rank's device and makes every rank start from rank 0's weights.
+  template <class Module>
+  void setup_module(Module& m) {
+    if (!device_.is_cpu()) m.to(device_);
+    broadcast_parameters(m);
+    reducer_.reset();  // parameters may have changed; rebuilt at the next synced backward
+  }
+
+  template <class B>
+  B batch_to_device(B batch) const {
+    return data::transfer_batch_to_device(std::move(batch), device_);
+  }
+
+  /// Runs `backward` (the precision's loss.backward) so gradients come out
+  /// averaged over ranks when `sync`; otherwise they only accumulate locally
+  /// (torch DDP's no_sync, for accumulation batches that do not step).
+  template <class Module, class Backward>
+  void backward(Module& m, const torch::Tensor& loss, bool sync, Backward&& run) {
+    if (!opts_.overlap_gradient_sync) {
+      run();
+      if (sync) allreduce_gradients(m);
+      return;
+    }
+    // Built at the first backward (every rank is there: it is a collective),
+    // after the module has its device and dtype.
+    if (!reducer_)
+      guard("creating the gradient reducer", [&] {
+        reducer_ = std::make_unique<GradientReducer>(module_ref(m), pg_, opts_.bucket_cap_mb, opts_.find_unused_parameters);
+      });
+    guard(sync ? "gradient sync (before backward)" : "no_sync step", [&] {
+      reducer_->prepare_for_forward(sync);  // every step, in lockstep: it may rebuild buckets
+      if (sync) reducer_->prepare_for_backward(loss);
+    });
+    try {
+      run();
+    } catch (const std::exception& e) {
+      // backward's own errors stay as they are; a failed allreduce inside it names the peer.
+      std::string cause = sync ? peer_failure() : std::string();
+      if (cause.empty()) throw;
+      throw std::runtime_error("DDP gradient sync (backward) failed on rank " + std::to_string(env_.global_rank) +
+                               " of " + std::to_string(env_.world_size) + " because " + cause + ": " +
+                               first_line(e.what()));
+    }
+  }
+
+  /// Manual optimization: gradients of one manual_backward averaged after it.
+  template <class Module>
+  void after_manual_backward(Module& m) {
+    allreduce_gradients(m);
+  }
+
+  /// True on every rank if `decision` is true on all ranks (`all`) or on any.
+  bool reduce_boolean_decision(bool decision, bool all = true) {
+    auto t = torch::tensor({decision ? 1 : 0}, torch::kInt);  // reduce() moves it to the group's device
+    t = reduce(t, Reduce::sum);
+    const int64_t n = t.item<int64_t>();
+    return all ? n == world_size() : n > 0;
+  }
+
+  /// Waits for the children this process launched (rank 0 only): returns
+  /// 0 if all exited cleanly, else non-zero with the failure printed.
+  static int join_launched(std::chrono::milliseconds grace = std::chrono::seconds(60)) {
+    auto& pl = DistributedProcess::instance();
+    if (!pl.launcher) return 0;
+    const int rc = pl.launcher->join(grace);
+    if (auto f = pl.launcher->failure()) std::fprintf(stderr, "lightning: DDP: %s\n", f->c_str());
+    pl.launcher.reset();
+    return rc;
+  }
+
+  /// Tells the other ranks why this one stops (they name it in their errors).
+  void on_exception(const std::exception& e) noexcept {
+    try {
+      if (!store_ || store_->check({kFailedKey})) return;  // the first failure is the cause
+      const std::string why = "rank " + std::to_string(env_.global_rank) + " failed: " + first_line(e.what());
+      store_->set(kFailedKey, std::vector<uint8_t>(why.begin(), why.end()));
+    } catch (...) {
+    }
+  }
+
+  // ------------------------------------------------------------ process group
 
   /// Creates the process group: rank 0 hosts the TCPStore at
-  /// main_address:port, everyone connects to it, then Gloo pairs up.
+  /// main_address:port, everyone connects to it, then the backend pairs up.
   /// Blocks until all world_size ranks have joined (or the timeout).
   void init_process_group(const ClusterEnvironment& env) {
     if (pg_) throw std::logic_error("DDP::init_process_group: the process group is already initialized");
-    if (opts_.backend != "gloo")
-      throw std::invalid_argument("DDP: backend '" + opts_.backend +
-                                  "' is not available in this build (LibTorch CPU with Gloo): use backend = \"gloo\"");
+    const std::string backend = resolved_backend();
     if (env.world_size < 1) throw std::invalid_argument("DDP: world_size must be >= 1");
     if (env.global_rank < 0 || env.global_rank >= env.world_size)
       throw std::invalid_argument("DDP: global_rank " + std::to_string(env.global_rank) + " out of range for world_size " +
@@ -108,7 +300,18 @@ class DDP {
     if (env.port < 1 || env.port > 65535) throw std::invalid_argument("DDP: invalid port " + std::to_string(env.port));
     if (opts_.bucket_cap_mb < 1) throw std::invalid_argument("DDP: bucket_cap_mb must be >= 1");
     env_ = env;
+    backend_ = backend;
     const std::string where = env.main_address + ":" + std::to_string(env.port);
+    const std::string key = where + "/" + std::to_string(env.global_rank) + "/" + std::to_string(env.world_size) + "/" +
+                            backend;
+    auto& current = DistributedProcess::instance().group;
+    if (current && current->key == key) {
+      group_ = current;
+      store_ = group_->store;
+      pg_ = group_->pg;
+      return;
+    }
+    current.reset();  // a different group: the old one goes first (it may hold the port)
     guard("init_process_group (TCPStore at " + where + ")", [&] {
       ::c10d::TCPStoreOptions so;
       so.port = static_cast<std::uint16_t>(env.port);
@@ -118,25 +321,45 @@ class DDP {
       so.timeout = opts_.timeout;
       store_ = c10::make_intrusive<::c10d::TCPStore>(env.main_address, so);
     });
-    guard("init_process_group (Gloo rendezvous via " + where + ")", [&] {
-      auto go = ::c10d::ProcessGroupGloo::Options::create(opts_.timeout);
-      go->devices.push_back(make_device(env.main_address));
+    guard("init_process_group (" + backend + " rendezvous via " + where + ")", [&] {
       auto prefixed = c10::make_intrusive<::c10d::PrefixStore>("lightning_default_pg/", store_);
-      pg_ = c10::make_intrusive<::c10d::ProcessGroupGloo>(prefixed, static_cast<int>(env.global_rank),
-                                                           static_cast<int>(env.world_size), go);
+#if defined(USE_C10D_NCCL)
+      if (backend == "nccl") {
+        auto no = ::c10d::ProcessGroupNCCL::Options::create();
+        no->timeout = opts_.timeout;
+        pg_ = c10::make_intrusive<::c10d::ProcessGroupNCCL>(prefixed, static_cast<int>(env.global_rank),
+                                                            static_cast<int>(env.world_size), no);
+      }
+#endif
+      if (!pg_) {
+        auto go = ::c10d::ProcessGroupGloo::Options::create(opts_.timeout);
+        go->devices.push_back(make_device(env.main_address));
+        pg_ = c10::make_intrusive<::c10d::ProcessGroupGloo>(prefixed, static_cast<int>(env.global_rank),
+                                                             static_cast<int>(env.world_size), go);
+      }
     });
+    group_ = std::make_shared<ProcessGroupHandle>(ProcessGroupHandle{key, store_, pg_});
+    current = group_;
   }
 
   bool initialized() const noexcept { return static_cast<bool>(pg_); }
+  c10::intrusive_ptr<::c10d::ProcessGroup> process_group() const noexcept { return pg_; }
 
-  /// Destroys the process group, then the store. Safe to call twice.
+  /// Releases the reducer and this object's hold on the process group
+  /// (which lives on for later Trainers; destroy_process_group() ends it).
+  /// Safe to call twice.
   void shutdown() noexcept {
     try {
+      reducer_.reset();
       pg_.reset();
       store_.reset();
+      group_.reset();
     } catch (...) {
     }
   }
+
+  /// Ends this process's group (torch.distributed.destroy_process_group).
+  static void destroy_process_group() noexcept { DistributedProcess::instance().group.reset(); }
 
   int64_t world_size() const noexcept { return env_.world_size; }
   int64_t global_rank() const noexcept { return env_.global_rank; }
@@ -174,12 +397,12 @@ class DDP {
     broadcast_parameters(*h);
   }
 
-  /// Averages gradients across ranks: flattened into buckets of at most
-  /// bucket_cap_mb (last parameters first, as backward produces them), one
-  /// asynchronous allreduce per bucket, all launched before any is waited.
-  /// Parameters without a gradient are skipped, so every rank must have the
-  /// same set of gradients; with find_unused_parameters they count as zeros
-  /// instead (and receive the averaged gradient).
+  /// Averages gradients across ranks after backward: flattened into buckets
+  /// of at most bucket_cap_mb (last parameters first, as backward produces
+  /// them), one asynchronous allreduce per bucket, all launched before any is
+  /// waited. Parameters without a gradient are skipped, so every rank must
+  /// have the same set of gradients; with find_unused_parameters they count
+  /// as zeros instead (and receive the averaged gradient).
   void allreduce_gradients(torch::nn::Module& m) {
     std::vector<torch::Tensor> grads;
     auto params = m.parameters();
@@ -228,7 +451,8 @@ class DDP {
   /// Reduction across ranks; returns a new tensor, the input is untouched.
   /// mean of an integer tensor gives a floating result.
   torch::Tensor reduce(const torch::Tensor& t, Reduce op = Reduce::mean) {
-    torch::Tensor x = t.detach().clone().contiguous();
+    // NCCL reduces device tensors only: values from the host go over and come back.
+    torch::Tensor x = t.detach().to(comm_device(), /*non_blocking=*/false, /*copy=*/true).contiguous();
     if (op == Reduce::mean && !x.is_floating_point()) x = x.to(torch::kDouble);
     ::c10d::AllreduceOptions ao;
     switch (op) {
@@ -242,17 +466,17 @@ class DDP {
       pg().allreduce(v, ao)->wait();
     });
     if (op == Reduce::mean) x.div_(static_cast<double>(world_size()));
-    return x;
+    return x.to(t.device());
   }
 
   /// Every rank's tensor, stacked: shape [world_size, ...t.shape]. All ranks
   /// must pass tensors of the same shape and dtype.
   torch::Tensor all_gather(const torch::Tensor& t) {
-    std::vector<at::Tensor> in{t.detach().contiguous()};
+    std::vector<at::Tensor> in{t.detach().to(comm_device()).contiguous()};
     std::vector<std::vector<at::Tensor>> out(1);
     for (int64_t r = 0; r < world_size(); ++r) out[0].push_back(torch::empty_like(in[0]));
     guard("all_gather", [&] { pg().allgather(out, in)->wait(); });
-    return torch::stack(out[0]);
+    return torch::stack(out[0]).to(t.device());
   }
 
   /// Overwrites t, in place, with rank src's value; returns t.
@@ -261,7 +485,7 @@ class DDP {
       throw std::invalid_argument("DDP::broadcast: src rank " + std::to_string(src) + " out of range for world_size " +
                                   std::to_string(world_size()));
     torch::NoGradGuard ng;
-    torch::Tensor x = t.is_contiguous() ? t : t.contiguous();
+    torch::Tensor x = t.is_contiguous() && t.device() == comm_device() ? t : t.to(comm_device()).contiguous();
     ::c10d::BroadcastOptions bo;
     bo.rootRank = src;
     guard("broadcast", [&] {
@@ -271,9 +495,47 @@ class DDP {
     if (!x.is_same(t)) t.copy_(x);
     return t;
   }
+  /// Rank src's integer, on every rank.
+  int64_t broadcast(int64_t v, int64_t src = 0) {
+    return broadcast(torch::tensor({v}, torch::kLong), src).item<int64_t>();
+  }
 
  private:
-  ::c10d::ProcessGroupGloo& pg() {
+  static constexpr const char* kFailedKey = "lightning/failed_rank";
+
+  std::string resolved_backend() const {
+    const std::string& b = opts_.backend;
+    if (b == "auto") {
+#if defined(USE_C10D_NCCL)
+      if (device_.is_cuda()) return "nccl";
+#endif
+      return "gloo";
+    }
+    if (b == "gloo") return b;
+    if (b == "nccl") {
+#if defined(USE_C10D_NCCL)
+      return b;
+#else
+      throw std::invalid_argument("DDP: backend 'nccl' needs a CUDA build of LibTorch with NCCL; this one has only "
+                                  "Gloo: use backend = \"gloo\" (or \"auto\")");
+#endif
+    }
+    throw std::invalid_argument("DDP: unknown backend '" + b + "': expected \"gloo\", \"nccl\" or \"auto\"");
+  }
+
+  /// Where collectives run: the rank's device for NCCL, the host for Gloo.
+  torch::Device comm_device() const {
+    if (backend_ != "nccl") return torch::kCPU;
+    return device_;
+  }
+
+  static torch::nn::Module& module_ref(torch::nn::Module& m) { return m; }
+  template <class T>
+  static torch::nn::Module& module_ref(torch::nn::ModuleHolder<T>& h) {
+    return *h;
+  }
+
+  ::c10d::ProcessGroup& pg() {
     if (!pg_) throw std::logic_error("DDP: the process group is not initialized (call init_process_group first)");
     return *pg_;
   }
@@ -291,8 +553,33 @@ class DDP {
     return ::c10d::ProcessGroupGloo::createDefaultDevice();
   }
 
+  /// Why the peers stopped: what a failing rank wrote into the store before
+  /// it exited, and how a child this process launched ended.
+  std::string peer_failure() {
+    std::string died, why;
+    if (auto& l = DistributedProcess::instance().launcher; l && l->wait_for_failure(std::chrono::milliseconds(2000)))
+      died = *l->failure();
+    try {
+      // The failing rank writes before it exits; without a dead child to go
+      // by, give it a moment.
+      for (int i = 0; i < (died.empty() ? 20 : 1) && store_; ++i) {
+        if (store_->check({kFailedKey})) {
+          const auto v = store_->get(kFailedKey);
+          why.assign(v.begin(), v.end());
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    } catch (...) {
+      if (env_.global_rank != 0 && died.empty())
+        return "rank 0 (which hosts the store at " + env_.main_address + ":" + std::to_string(env_.port) + ") is gone";
+    }
+    if (why.empty()) return died;
+    return died.empty() ? why : why + " (" + died + ")";
+  }
+
   /// Runs f; any exception from c10d/Gloo becomes a std::runtime_error that
-  /// names the operation and this rank.
+  /// names the operation, this rank, and the rank that failed when known.
   template <class F>
   void guard(const std::string& op, F&& f) {
     try {
@@ -300,9 +587,13 @@ class DDP {
     } catch (const std::logic_error&) {
       throw;
     } catch (const std::exception& e) {
+      std::string cause = peer_failure();
       throw std::runtime_error("DDP " + op + " failed on rank " + std::to_string(env_.global_rank) + " of " +
-                               std::to_string(env_.world_size) + " (timeout " + std::to_string(opts_.timeout.count()) +
-                               " ms; a peer rank may have died or be stuck): " + first_line(e.what()));
+                               std::to_string(env_.world_size) +
+                               (cause.empty() ? " (timeout " + std::to_string(opts_.timeout.count()) +
+                                                    " ms; a peer rank may have died or be stuck)"
+                                              : " because " + cause) +
+                               ": " + first_line(e.what()));
     }
   }
 
@@ -314,8 +605,12 @@ class DDP {
 
   Options opts_{};
   ClusterEnvironment env_{};
+  torch::Device device_{torch::kCPU};
   c10::intrusive_ptr<::c10d::Store> store_;
-  c10::intrusive_ptr<::c10d::ProcessGroupGloo> pg_;
+  c10::intrusive_ptr<::c10d::ProcessGroup> pg_;
+  std::shared_ptr<ProcessGroupHandle> group_;
+  std::string backend_ = "gloo";
+  std::unique_ptr<GradientReducer> reducer_;
   std::size_t last_bucket_count_ = 0;
 };
 

@@ -58,6 +58,8 @@ class VersionedDir {
     if (!version_) version_ = next_version(root_dir());
     return *version_;
   }
+  /// Fixes the version (ranks other than 0 take the one rank 0 chose).
+  void set_version(int v) noexcept { version_ = v; }
   /// `<root_dir>/version_<N>`.
   std::filesystem::path log_dir() { return root_dir() / ("version_" + std::to_string(version())); }
 
