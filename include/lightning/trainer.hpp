@@ -615,6 +615,8 @@ class Trainer {
     } else if constexpr (data::SelfSharding<S>) {
       src.set_shard(strategy_.global_rank(), strategy_.world_size(), even);
       return (src);
+    } else if constexpr (data::ShardedBySampler<S>) {
+      return (src);
     } else {
       return data::Strided<S>(src, strategy_.global_rank(), strategy_.world_size(), even, data::length(loader));
     }

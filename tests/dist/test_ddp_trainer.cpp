@@ -238,6 +238,17 @@ void sharding() {
   v0 = gather_ids(t3.strategy(), m3.val_ids.at(0), 0), v1 = gather_ids(t3.strategy(), m3.val_ids.at(0), 1);
   check(v0 == std::vector<int64_t>{0, 1, 4, 5, 8, 9} && v1 == std::vector<int64_t>{2, 3, 6, 7},
         "LibTorch loader: validation sees each of 10 samples once");
+
+  // A LibTorch loader the user sharded with torch's DistributedSampler is left as it is.
+  torch::data::samplers::DistributedSequentialSampler sampler(10, 2, static_cast<size_t>(rank_of_process));
+  auto train4 = torch::data::make_data_loader(RangeDataset().map(torch::data::transforms::Stack<>()), sampler,
+                                              torch::data::DataLoaderOptions().batch_size(2));
+  Recorder m4;
+  L::Trainer<Recorder, L::strategy::DDP, L::Callbacks<>, L::Loggers<>> t4({.max_epochs = 1, .devices = 2}, ddp());
+  t4.fit(m4, train4);
+  r0 = gather_ids(t4.strategy(), m4.train_ids.at(0), 0), r1 = gather_ids(t4.strategy(), m4.train_ids.at(0), 1);
+  check(r0 == std::vector<int64_t>{0, 1, 2, 3, 4} && r1 == std::vector<int64_t>{5, 6, 7, 8, 9},
+        "LibTorch loader with a DistributedSampler: the sampler's shards, not sharded again");
 }
 
 // log(sync_dist) reduces across ranks; metric objects compute on the union.

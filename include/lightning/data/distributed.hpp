@@ -4,6 +4,9 @@
 // data loaders) is walked in step on every rank, each rank keeping every
 // world-th batch: shards are disjoint as long as every rank draws the same
 // order (seed_everything), at the cost of loading the skipped batches.
+#include <torch/data/dataloader/stateless.h>
+#include <torch/data/samplers/distributed.h>
+
 #include <cstdint>
 #include <iterator>
 #include <optional>
@@ -14,6 +17,17 @@ namespace lightning::data {
 
 template <class L>
 concept SelfSharding = requires(L& l, int64_t r, bool even) { l.set_shard(r, r, even); };
+
+/// A LibTorch loader whose sampler is a torch DistributedSampler
+/// (DistributedRandomSampler, DistributedSequentialSampler): the user already
+/// gave each rank its part, so it is walked as it is.
+template <class L>
+struct sharded_by_sampler : std::false_type {};
+template <class D, class S>
+struct sharded_by_sampler<torch::data::StatelessDataLoader<D, S>>
+    : std::bool_constant<std::is_base_of_v<torch::data::samplers::DistributedSampler<>, S>> {};
+template <class L>
+concept ShardedBySampler = sharded_by_sampler<L>::value;
 
 /// Batches rank, rank + world, rank + 2 world, ... of an iterable. With
 /// `even` (training) every rank gets floor(total / world) batches, so all
