@@ -33,11 +33,6 @@ concept LightningDataModule = !data::Loader<D> && (HasTrainDataloader<D> || HasV
 
 namespace data::detail {
 template <class D>
-void prepare_and_setup(D& dm, Stage stage) {
-  if constexpr (requires { dm.prepare_data(); }) dm.prepare_data();
-  if constexpr (requires { dm.setup(stage); }) dm.setup(stage);
-}
-template <class D>
 void teardown(D& dm, Stage stage) {
   if constexpr (requires { dm.teardown(stage); }) dm.teardown(stage);
 }
