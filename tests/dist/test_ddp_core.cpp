@@ -233,23 +233,7 @@ bool run_pair(const char* name, int (*fn)(int, int), int expect_rank1, int limit
     }
   }
   int status[2] = {-1, -1};
-  bool done[2] = {false, false};
-  const auto t0 = std::chrono::steady_clock::now();
-  while (!(done[0] && done[1])) {
-    for (int r = 0; r < 2; ++r)
-      if (!done[r] && ::waitpid(pids[r], &status[r], WNOHANG) == pids[r]) done[r] = true;
-    if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(limit_s)) {
-      for (int r = 0; r < 2; ++r)
-        if (!done[r]) {
-          std::printf("rank %d still running after %d s: killing it\n", r, limit_s);
-          ::kill(pids[r], SIGKILL);
-          ::waitpid(pids[r], &status[r], 0);
-          done[r] = true;
-          status[r] = -1;
-        }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  wait_both(pids, status, limit_s);
   bool ok = true;
   const int expect[2] = {0, expect_rank1};
   for (int r = 0; r < 2; ++r) {

@@ -3,7 +3,12 @@
 // local two-rank environment, the optimizers they compare.
 #include <lightning/strategy/ddp.hpp>
 
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <memory>
 #include <string>
 
@@ -52,6 +57,27 @@ std::unique_ptr<torch::optim::Optimizer> make_opt(const std::string& kind, Modul
   if (kind == "sgd")
     return std::make_unique<torch::optim::SGD>(m->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
   return std::make_unique<torch::optim::Adam>(m->parameters(), torch::optim::AdamOptions(1e-3));
+}
+
+/// Waits for both forked ranks; one still running after `limit_s` is killed
+/// and gets status -1 (a hang fails the test instead of stalling the suite).
+inline void wait_both(const pid_t (&pids)[2], int (&status)[2], int limit_s) {
+  bool done[2] = {false, false};
+  const auto t0 = std::chrono::steady_clock::now();
+  while (!(done[0] && done[1])) {
+    for (int r = 0; r < 2; ++r)
+      if (!done[r] && ::waitpid(pids[r], &status[r], WNOHANG) == pids[r]) done[r] = true;
+    if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(limit_s))
+      for (int r = 0; r < 2; ++r)
+        if (!done[r]) {
+          std::printf("rank %d still running after %d s: killing it\n", r, limit_s);
+          ::kill(pids[r], SIGKILL);
+          ::waitpid(pids[r], &status[r], 0);
+          done[r] = true;
+          status[r] = -1;
+        }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 }  // namespace two_ranks
