@@ -9,6 +9,7 @@ packages=(
   doctest-dev libbenchmark-dev zlib1g-dev
   dataset-fashion-mnist
   python3 python3-yaml python3-torch
+  python3-numpy python3-fsspec python3-tqdm python3-packaging  # PyTorch Lightning 2.2.5, when present, for the comparison tests
   iproute2  # ip netns: the two-machine DDP test across network namespaces
   libonnx-dev libprotobuf-dev python3-onnx python3-opencv
 )

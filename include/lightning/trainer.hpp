@@ -890,9 +890,10 @@ class Trainer {
   static void check_resumable(const checkpoint::Dict& ckpt) {
     namespace ck = checkpoint;
     if (!ck::contains(ckpt, ck::kMetaKey))
-      throw CheckpointError("lightning: the checkpoint was not written by lightning-cpp's Trainer (no '" +
-                            std::string(ck::kMetaKey) + "' entry): Model::load_from_checkpoint can take its weights, "
-                            "but fit() cannot resume from it");
+      throw CheckpointError("lightning: the checkpoint is not one lightning-cpp's Trainer wrote and verified (it has "
+                            "no '" + std::string(ck::kMetaKey) + "' entry, or no valid integrity record: a Lightning "
+                            "checkpoint, or one edited or re-saved in Python): Model::load_from_checkpoint can take its "
+                            "weights, but fit() cannot resume from it");
     const auto meta = ck::get<ck::Dict>(ckpt, ck::kMetaKey, "the checkpoint");
     if (ck::get_or<bool>(meta, "weights_only", ck::kMetaKey, false))
       throw CheckpointError("lightning: the checkpoint was saved with save_weights_only: it holds the weights but no "

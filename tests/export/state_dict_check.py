@@ -8,6 +8,7 @@
 Prints "RESULT <name> <value>" lines.
 """
 import sys
+from collections import OrderedDict
 
 import torch
 from torch import nn
@@ -26,7 +27,9 @@ class Net(nn.Module):  # the C++ test's Net, in Python
 def read(weights, io_path):
     state = torch.load(weights)
     model = Net()
-    print("RESULT is_plain_dict %d" % int(type(state) is dict))
+    print("RESULT is_ordered_dict %d" % int(type(state) is OrderedDict))
+    safe = torch.load(weights, weights_only=True)  # what PyTorch >= 2.6 does by default
+    print("RESULT weights_only_loads %d" % int(list(safe) == list(state)))
     print("RESULT same_names_same_order %d" % int(list(state) == list(model.state_dict())))
     print("RESULT all_tensors %d" % int(all(isinstance(v, torch.Tensor) for v in state.values())))
     model.load_state_dict(state, strict=True)

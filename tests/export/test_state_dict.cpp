@@ -58,7 +58,8 @@ TEST_CASE("C++ to Python: torch.load reads a dict of tensors, in Python's names 
   {
     INFO(run.output);
     REQUIRE(run.status == 0);
-    CHECK(run.results["is_plain_dict"] == 1);
+    CHECK(run.results["is_ordered_dict"] == 1);  // as model.state_dict() is
+    CHECK(run.results["weights_only_loads"] == 1);  // torch.load(path, weights_only=True)
     CHECK(run.results["same_names_same_order"] == 1);
     CHECK(run.results["all_tensors"] == 1);
     REQUIRE(run.results.count("max_abs_diff"));
@@ -99,7 +100,7 @@ TEST_CASE("Python to C++: model.state_dict() (an OrderedDict), dict(...), one en
     CHECK(max_abs_diff(single->forward(one_io["x"]), one_io["y"]) <= 1e-6);
   }
 
-  const auto view = L::read_state_dict(dir / "non_contiguous.pt");  // strides kept
+  const auto view = L::read_state_dict(dir / "non_contiguous.pt");  // a view, read as a copy of its values
   CHECK(torch::equal(view["weight_t"], single->weight.t()));
 
   const auto dtypes = L::read_state_dict(dir / "dtypes.pt");
@@ -113,14 +114,14 @@ TEST_CASE("files that are not a state_dict: errors say what the file holds and w
   REQUIRE_MESSAGE(run.status == 0, run.output);
   Net model;
   auto load = [&](const std::string& file) { return error_of([&] { L::load_state_dict(model, dir / file); }); };
-  const std::string at = "lightning: read_state_dict('" + (dir / "").string();
-  CHECK(load("legacy.pt") == at + "legacy.pt'): written in torch.save's legacy format; re-save it with "
-                                  "torch.save(model.state_dict(), path) (the zip format, the default since PyTorch 1.6)");
-  CHECK(load("list.pt") == at + "list.pt'): holds a list; expected a dict of tensors");
-  CHECK(load("not_tensor.pt") == at + "not_tensor.pt'): 'lr' is a float; expected a Tensor");
-  CHECK(load("missing.pt") == at + "missing.pt'): no such file");
+  const std::string at = "lightning: weights file '" + (dir / "").string();
+  CHECK(load("legacy.pt") == at + "legacy.pt' was written in torch.save's legacy format (PyTorch < 1.6, or "
+                                  "_use_new_zipfile_serialization=False); re-save it with torch.save(obj, path)");
+  CHECK(load("list.pt") == at + "list.pt' holds a list; expected a dict of tensors by name");
+  CHECK(load("not_tensor.pt") == at + "not_tensor.pt' holds 'lr' as a float; expected a tensor");
+  CHECK(load("missing.pt") == at + "missing.pt' does not exist (or is not a file)");
   std::ofstream(dir / "text.pt") << "not a tensor file";
-  CHECK(load("text.pt") == at + "text.pt'): not a torch.save zip archive");
+  CHECK(load("text.pt") == at + "text.pt' is not a weights file: expected the zip archive torch.save writes");
 }
 
 TEST_CASE("load_state_dict: strict names, shapes named with both sides, nothing copied on error") {

@@ -72,7 +72,8 @@ struct FakeTrainer {
     ++save_calls;
     if (!global_zero) return;
     fs::create_directories(p.parent_path());
-    std::ofstream(p) << "step=" << step << (weights_only ? " weights" : "");
+    // Starts as a torch.save archive does: ModelCheckpoint deletes nothing else.
+    std::ofstream(p) << "PK\x03\x04 step=" << step << (weights_only ? " weights" : "");
     saved.push_back(p.string());
   }
   void log(const std::string& k, double v) { metrics[k] = torch::tensor(static_cast<float>(v)); }
@@ -381,7 +382,7 @@ TEST_CASE("ModelCheckpoint: save_last writes last.ckpt with every save, and resp
   std::ifstream f(d.path / "run" / "last-v1.ckpt");
   std::string content;
   std::getline(f, content);
-  CHECK(content == "step=2");
+  CHECK(content == std::string("PK\x03\x04 step=2"));
 
   L::ModelCheckpoint only_last({.dirpath = d.path / "k0", .save_last = true, .save_top_k = 0});
   epoch_end(t, only_last, 0.1);

@@ -22,6 +22,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <tuple>
 #include <utility>
@@ -534,32 +535,39 @@ class ModelCheckpoint {
     last_checkpoint_saved_ = filepath;
   }
 
-  /// Not the file just written, not the one training resumed from, and only inside dirpath.
+  /// Not the file just written, not the one training resumed from, and only
+  /// a checkpoint file inside dirpath: paths restored from a checkpoint are
+  /// file content, so a path must name a regular file (not a link, not a
+  /// directory) ending in `.ckpt`, strictly below dirpath, that starts as a
+  /// torch.save archive does.
   template <class T>
   bool should_remove_checkpoint(T& trainer, const std::string& previous, const std::string& current) const {
-    if (previous == current) return false;
+    if (previous == current || !dirpath_) return false;
     namespace fs = std::filesystem;
     std::error_code ec;
     const fs::path prev = fs::absolute(previous, ec).lexically_normal();
+    if (ec || !prev.has_filename() || prev.extension() != ".ckpt") return false;
     if constexpr (requires { fs::path(trainer.ckpt_path()); }) {
       const fs::path resume(trainer.ckpt_path());
       if (!resume.empty() && fs::absolute(resume, ec).lexically_normal() == prev) return false;
     }
-    if (!dirpath_) return false;
     fs::path dir = fs::absolute(*dirpath_, ec).lexically_normal();
     if (!dir.has_filename()) dir = dir.parent_path();
-    for (fs::path p = prev.parent_path(); !p.empty(); p = p.parent_path()) {
-      if (p == dir) return true;
-      if (p == p.parent_path()) break;
-    }
-    return false;
+    const auto rel = prev.lexically_relative(dir);
+    if (rel.empty() || *rel.begin() == ".." || *rel.begin() == ".") return false;
+    if (!fs::is_regular_file(fs::symlink_status(prev, ec))) return false;
+    char magic[4] = {};
+    std::FILE* f = std::fopen(prev.c_str(), "rb");
+    const std::size_t n = f ? std::fread(magic, 1, sizeof magic, f) : 0;
+    if (f) std::fclose(f);
+    return n == 4 && std::string_view(magic, 4) == std::string_view("PK\x03\x04", 4);
   }
 
   template <class T>
   void remove_checkpoint(T& trainer, const std::string& filepath) const {
     if (!trainer.is_global_zero()) return;
     std::error_code ec;
-    std::filesystem::remove_all(filepath, ec);
+    std::filesystem::remove(filepath, ec);
   }
 
   void insert_or_assign(const std::string& path, double score) {

@@ -5,17 +5,12 @@
 #include <torch/torch.h>
 
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "error.hpp"
+
 namespace lightning {
-
-/// A checkpoint that cannot be read or does not fit what it is loaded into.
-struct CheckpointError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 namespace checkpoint {
 
 /// Python's `dict` with string keys (the key type of every Lightning checkpoint level).
@@ -44,11 +39,25 @@ inline c10::IValue at(const Dict& d, std::string_view key, std::string_view wher
   return it->value();
 }
 
+/// What a value is, as Python would name it: "an int", "a dict", "a tensor".
+inline std::string describe(const c10::IValue& v) {
+  if (v.isNone()) return "None";
+  if (v.isBool()) return "a bool";
+  if (v.isInt()) return "an int";
+  if (v.isDouble()) return "a float";
+  if (v.isString()) return "a str";
+  if (v.isTensor()) return "a tensor";
+  if (v.isTuple()) return "a tuple";
+  if (v.isList()) return "a list";
+  if (v.isGenericDict()) return "a dict";
+  return std::string("a ") + v.tagKind();
+}
+
 namespace detail {
 [[noreturn]] inline void wrong_type(std::string_view key, std::string_view where, std::string_view expected,
                                     const c10::IValue& v) {
   throw CheckpointError("lightning: checkpoint: '" + std::string(key) + "' in " + std::string(where) +
-                        " should be " + std::string(expected) + ", found " + v.tagKind());
+                        " should be " + std::string(expected) + ", found " + describe(v));
 }
 }  // namespace detail
 
