@@ -6,7 +6,8 @@
 namespace lightning {
 
 /// How values logged over an epoch combine into the epoch value.
-enum class Reduce { mean, sum, max, min };
+/// Stored in checkpoints with logged values: the values never change.
+enum class Reduce { mean = 0, sum = 1, max = 2, min = 3 };
 
 /// `log(name, value, {.prog_bar = true})`. Unset `on_step`/`on_epoch` take
 /// the defaults of the hook that logs (Lightning's rules).

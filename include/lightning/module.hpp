@@ -75,29 +75,29 @@ class LightningModule : public torch::nn::Module {
   }
 
   /// 0-based epoch of the running Trainer (0 when none runs).
-  int64_t current_epoch() const noexcept { return link_ ? link_->progress.current_epoch : 0; }
+  int64_t current_epoch() const noexcept { return trainer_link_ ? trainer_link_->progress.current_epoch : 0; }
   /// Optimizer steps taken so far (during `training_step`: the steps before this one).
-  int64_t global_step() const noexcept { return link_ ? link_->progress.global_step : 0; }
+  int64_t global_step() const noexcept { return trainer_link_ ? trainer_link_->progress.global_step : 0; }
   /// Read-only loop state of the running Trainer, or nullptr outside one.
-  const detail::LoopProgress* trainer_progress() const noexcept { return link_ ? &link_->progress : nullptr; }
+  const detail::LoopProgress* trainer_progress() const noexcept { return trainer_link_ ? &trainer_link_->progress : nullptr; }
 
   /// Logs a value under `name` with Lightning's rules (see README: Logging).
   /// Outside a Trainer it does nothing, as Lightning (which only warns).
   void log(std::string_view name, const torch::Tensor& value, const LogOptions& opts = {}) {
-    if (!link_ || !link_->results) return;
-    link_->results->log(link_->fx, link_->call_id, name, value, opts,
-                        [this] { return link_->current_batch_size(); });
+    if (!trainer_link_ || !trainer_link_->results) return;
+    trainer_link_->results->log(trainer_link_->fx, trainer_link_->call_id, name, value, opts,
+                        [this] { return trainer_link_->current_batch_size(); });
   }
   void log(std::string_view name, double value, const LogOptions& opts = {}) {
-    if (!link_ || !link_->results) return;
+    if (!trainer_link_ || !trainer_link_->results) return;
     log(name, torch::scalar_tensor(value, torch::kFloat), opts);
   }
   /// Logs a metric object: its epoch value is `compute()` on the whole
   /// epoch's state, and it is reset when the epoch ends.
   template <metrics::Metric M>
   void log(std::string_view name, M& metric, const LogOptions& opts = {}) {
-    if (!link_ || !link_->results) return;
-    link_->results->log_metric(link_->fx, link_->call_id, name, metric, opts);
+    if (!trainer_link_ || !trainer_link_->results) return;
+    trainer_link_->results->log_metric(trainer_link_->fx, trainer_link_->call_id, name, metric, opts);
   }
 
   /// Logs each (name, value) pair of a map or of `{{"a", x}, {"b", y}}`.
@@ -120,8 +120,8 @@ class LightningModule : public torch::nn::Module {
     auto& slots = optimizer_slots<D>("optimizers()");
     return std::apply(
         [this](auto&... s) {
-          if constexpr (sizeof...(s) == 1) return LightningOptimizer(s.optimizer..., link_);
-          else return std::tuple{LightningOptimizer(s.optimizer, link_)...};
+          if constexpr (sizeof...(s) == 1) return LightningOptimizer(s.optimizer..., trainer_link_);
+          else return std::tuple{LightningOptimizer(s.optimizer, trainer_link_)...};
         },
         slots);
   }
@@ -191,17 +191,17 @@ class LightningModule : public torch::nn::Module {
   }
 
   // The Trainer attaches itself while it runs; users never call these.
-  void lightning_attach_(detail::TrainerLink* link) noexcept { link_ = link; }
-  detail::TrainerLink* lightning_link_() const noexcept { return link_; }
+  void lightning_attach_(detail::TrainerLink* link) noexcept { trainer_link_ = link; }
+  detail::TrainerLink* lightning_link_() const noexcept { return trainer_link_; }
 
  protected:
   HParams hparams_;
 
  private:
   detail::TrainerLink* require_link(const char* what) const {
-    if (!link_ || !link_->trainer)
+    if (!trainer_link_ || !trainer_link_->trainer)
       throw std::logic_error(std::string(what) + " is only available while a Trainer runs this module");
-    return link_;
+    return trainer_link_;
   }
   template <class D>
   auto& optimizer_slots(const char* what) {
@@ -217,7 +217,7 @@ class LightningModule : public torch::nn::Module {
     return *static_cast<Slots*>(link->optimizer_slots);
   }
 
-  detail::TrainerLink* link_ = nullptr;
+  detail::TrainerLink* trainer_link_ = nullptr;
   std::vector<std::pair<torch::Tensor, bool>> toggled_;
 };
 

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "../policies/kinds.hpp"
+#include "order.hpp"
 
 namespace lightning {
 

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "../stage.hpp"
+#include "order.hpp"
 #include "detail/callback_state.hpp"
 #include "detail/py_format.hpp"
 #include "mode.hpp"
@@ -44,7 +45,7 @@ class EarlyStopping {
   };
 
   /// Runs after the module's on_train_epoch_end, before checkpoints (which see `should_stop`).
-  static constexpr int lightning_callback_phase = 1;
+  static constexpr CallbackOrder lightning_callback_order = CallbackOrder::monitoring;
 
   EarlyStopping() : EarlyStopping(Options{}) {}
   explicit EarlyStopping(Options o) : opts_(std::move(o)) {

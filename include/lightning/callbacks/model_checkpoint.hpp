@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "../stage.hpp"
+#include "order.hpp"
 #include "detail/callback_state.hpp"
 #include "detail/py_format.hpp"
 #include "mode.hpp"
@@ -90,7 +91,7 @@ class ModelCheckpoint {
   };
 
   /// Checkpoints run after every other callback and the module (they see `should_stop`).
-  static constexpr int lightning_callback_phase = 2;
+  static constexpr CallbackOrder lightning_callback_order = CallbackOrder::checkpoint;
 
   static constexpr const char* CHECKPOINT_JOIN_CHAR = "-";
   static constexpr const char* CHECKPOINT_EQUALS_CHAR = "=";

@@ -4,6 +4,8 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "dict.hpp"
@@ -46,49 +48,61 @@ inline Dict module_state_dict(const torch::nn::Module& module) {
   return out;
 }
 
-/// Copies `state` into `module`'s parameters and buffers. With `strict`,
-/// missing and unexpected keys are errors (as PyTorch's load_state_dict);
-/// shape mismatches always are. All problems are listed in one error, and
-/// nothing is copied unless everything fits. `what` names the target in the error.
-inline void load_module_state_dict(torch::nn::Module& module, const Dict& state, bool strict = true,
-                                   const std::string& what = "module") {
+/// Checks `state` against `module`'s parameters and buffers and returns the
+/// copies to make (destination, source), without changing anything. With
+/// `strict`, missing and unexpected keys are errors (as PyTorch's
+/// load_state_dict); shape mismatches always are. All problems are listed in
+/// one error. `what` names the target in the error.
+inline std::vector<std::pair<torch::Tensor, torch::Tensor>> stage_module_state_dict(
+    const torch::nn::Module& module, const Dict& state, bool strict = true, const std::string& what = "module") {
   const auto targets = lightning::detail::state_entries(module);
-
   std::string missing, unexpected, problems;
   std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
+  std::unordered_set<std::string> known;
   for (const auto& [name, dst] : targets) {
+    known.insert(name);
     auto it = state.find(name);
     if (it == state.end()) {
       missing += (missing.empty() ? "\"" : ", \"") + name + "\"";
       continue;
     }
     if (!it->value().isTensor()) {
-      problems += "\n\tvalue for " + name + " is a " + it->value().tagKind() + ", expected a tensor.";
+      problems += "\n\tvalue for " + name + " is " + describe(it->value()) + ", expected a tensor.";
       continue;
     }
     const auto src = it->value().toTensor();
     if (src.sizes() != dst.sizes()) {
-      problems += "\n\tsize mismatch for " + name + ": copying a param with shape " + lightning::detail::shape_str(src.sizes()) +
-                  " from checkpoint, the shape in current model is " + lightning::detail::shape_str(dst.sizes()) + ".";
+      problems += "\n\tsize mismatch for " + name + ": copying a param with shape " +
+                  lightning::detail::shape_str(src.sizes()) + " from checkpoint, the shape in current model is " +
+                  lightning::detail::shape_str(dst.sizes()) + ".";
       continue;
     }
     copies.emplace_back(dst, src);
   }
   for (const auto& e : state) {
-    const std::string key = e.key().isString() ? e.key().toStringRef() : std::string("<") + e.key().tagKind() + ">";
-    bool known = false;
-    for (const auto& t : targets) known = known || t.first == key;
-    if (!known) unexpected += (unexpected.empty() ? "\"" : ", \"") + key + "\"";
+    const std::string key = e.key().isString() ? e.key().toStringRef() : "<" + describe(e.key()) + ">";
+    if (!known.count(key)) unexpected += (unexpected.empty() ? "\"" : ", \"") + key + "\"";
   }
   // PyTorch's order: missing, unexpected, then size mismatches.
   std::string errors;
   if (strict && !missing.empty()) errors += "\n\tMissing key(s) in state_dict: " + missing + ".";
   if (strict && !unexpected.empty()) errors += "\n\tUnexpected key(s) in state_dict: " + unexpected + ".";
   errors += problems;
-  if (!errors.empty())
-    throw CheckpointError("lightning: Error(s) in loading state_dict for " + what + ":" + errors);
+  if (!errors.empty()) throw CheckpointError("lightning: Error(s) in loading state_dict for " + what + ":" + errors);
+  return copies;
+}
+
+/// Makes the copies stage_module_state_dict returned.
+inline void apply_module_state_dict(const std::vector<std::pair<torch::Tensor, torch::Tensor>>& copies) {
   torch::NoGradGuard no_grad;
-  for (auto& [dst, src] : copies) dst.copy_(src);
+  for (const auto& [dst, src] : copies) dst.copy_(src);
+}
+
+/// Copies `state` into `module`'s parameters and buffers: nothing is
+/// copied unless everything fits (see stage_module_state_dict).
+inline void load_module_state_dict(torch::nn::Module& module, const Dict& state, bool strict = true,
+                                   const std::string& what = "module") {
+  apply_module_state_dict(stage_module_state_dict(module, state, strict, what));
 }
 
 }  // namespace checkpoint

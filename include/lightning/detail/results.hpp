@@ -200,6 +200,8 @@ class ResultCollection {
     return out;
   }
 
+  /// Reads state_dict()'s output, checking every value (hook ids and
+  /// reductions in range, values scalars), before replacing anything.
   void load_state_dict(const checkpoint::Dict& sd) {
     using checkpoint::get;
     std::vector<ResultEntry> entries;
@@ -209,17 +211,25 @@ class ResultCollection {
       const char* w = "a results entry";
       ResultEntry e;
       e.name = get<std::string>(d, "name", w);
-      e.fx = static_cast<Fx>(get<int64_t>(d, "fx", w));
+      const int64_t fx = get<int64_t>(d, "fx", w), reduce = get<int64_t>(d, "reduce", w);
+      if (!is_fx(fx) || reduce < 0 || reduce > static_cast<int64_t>(Reduce::min))
+        throw CheckpointError("lightning: checkpoint: the results entry '" + e.name + "' names hook " +
+                              std::to_string(fx) + " and reduction " + std::to_string(reduce) + ", out of range");
+      e.fx = static_cast<Fx>(fx);
+      e.reduce = static_cast<Reduce>(reduce);
       e.on_step = get<bool>(d, "on_step", w);
       e.on_epoch = get<bool>(d, "on_epoch", w);
       e.prog_bar = get<bool>(d, "prog_bar", w);
       e.logger = get<bool>(d, "logger", w);
-      e.reduce = static_cast<Reduce>(get<int64_t>(d, "reduce", w));
       e.sync_dist = get<bool>(d, "sync_dist", w);
       e.step_fresh = get<bool>(d, "step_fresh", w);
       e.step_value = checkpoint::get_or<torch::Tensor>(d, "step_value", w, {});
       e.cumulated = checkpoint::get_or<torch::Tensor>(d, "cumulated", w, {});
       e.cumulated_batch_size = get<int64_t>(d, "cumulated_batch_size", w);
+      const auto scalar = [](const torch::Tensor& t) { return !t.defined() || t.numel() == 1; };
+      if (!scalar(e.step_value) || !scalar(e.cumulated) || e.cumulated_batch_size < 0)
+        throw CheckpointError("lightning: checkpoint: the results entry '" + e.name +
+                              "' should hold scalar values and a batch count >= 0");
       entries.push_back(std::move(e));
     }
     reset();

@@ -3,10 +3,12 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <exception>
 #include <stdexcept>
 #include <string>
 
 #include "../data/batch.hpp"
+#include "../log_options.hpp"
 #include "../policies/kinds.hpp"
 #include "../trainer_options.hpp"
 
@@ -58,9 +60,25 @@ class Single {
   static constexpr int64_t local_rank() noexcept { return 0; }
   static constexpr int64_t node_rank() noexcept { return 0; }
   static constexpr bool is_global_zero() noexcept { return true; }
+
+  // Collectives with one process are the identity: the loops call them
+  // unconditionally and the compiler removes them.
   static void barrier() noexcept {}
-  /// Reductions across ranks are the identity with one process.
-  static torch::Tensor reduce(const torch::Tensor& t) { return t; }
+  static const torch::Tensor& reduce(const torch::Tensor& t, Reduce = Reduce::mean) noexcept { return t; }
+  static constexpr bool reduce_boolean_decision(bool decision, bool /*all*/ = true) noexcept { return decision; }
+  static constexpr int64_t broadcast(int64_t value, int64_t /*src*/ = 0) noexcept { return value; }
+  static const torch::Tensor& broadcast(const torch::Tensor& t, int64_t /*src*/ = 0) noexcept { return t; }
+  /// Every rank's tensor, stacked: here one.
+  static torch::Tensor all_gather(const torch::Tensor& t) { return t.unsqueeze(0); }
+
+  /// Backward, with nothing to synchronize.
+  template <class Module, class Backward>
+  static void backward(Module&, const torch::Tensor&, bool /*sync*/, Backward&& run_backward) {
+    run_backward();
+  }
+  template <class Module>
+  static void after_manual_backward(Module&) noexcept {}
+  static void on_exception(const std::exception&) noexcept {}
 
  private:
   torch::Device device_{torch::kCPU};
