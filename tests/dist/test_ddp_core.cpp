@@ -201,6 +201,9 @@ int failure_main(int rank, int port) {
   check(threw_runtime, "dead peer: allreduce_gradients threw std::runtime_error");
   check(secs < 20.0, "dead peer: error within bounded time (" + std::to_string(secs) + " s < 20 s)");
   if (g_stuck) check(secs >= 2.5, "stuck peer: the error came from the 3 s timeout (" + std::to_string(secs) + " s)");
+  if (g_stuck)
+    check(msg.find("timed out on rank 0 of 2 after 3000 ms: rank 1 did not reach it") != std::string::npos,
+          "stuck peer: the message names rank 1 as the one that did not arrive");
   check(msg.find("allreduce") != std::string::npos, "dead peer: message names the operation");
   check(msg.find("rank 0") != std::string::npos, "dead peer: message names this rank");
   ddp.shutdown();

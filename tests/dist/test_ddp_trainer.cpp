@@ -16,6 +16,7 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace L = lightning;
@@ -50,6 +51,7 @@ struct Net : L::LightningModule<Net, Params> {
   std::vector<torch::Tensor>* trace = nullptr;  // parameters after every step
   int64_t die_at_step = -1;                      // rank 1 kills itself there ("killed" mode)
   int64_t throw_at_step = -1;                    // rank 1 throws there ("throws" mode)
+  int64_t stall_at_step = -1;                    // rank 1 stays alive but stops there ("stuck" mode)
 
   explicit Net(Params p = {})
       : LightningModule(p),
@@ -60,6 +62,12 @@ struct Net : L::LightningModule<Net, Params> {
   torch::Tensor training_step(L::Batch b, int64_t) {
     if (die_at_step >= 0 && global_step() == die_at_step) ::raise(SIGKILL);
     if (throw_at_step >= 0 && global_step() == throw_at_step) throw std::runtime_error("bad batch on purpose");
+    if (stall_at_step >= 0 && global_step() == stall_at_step) {
+      std::printf("[rank 1] stuck on purpose at step %lld (sleeping, never entering the collective)\n",
+                  static_cast<long long>(global_step()));
+      std::fflush(stdout);
+      std::this_thread::sleep_for(10min);  // ended by rank 0's launcher, or by the harness's deadline
+    }
     auto loss = torch::mse_loss(forward(b.data), b.target);
     log("train_loss", loss, {.sync_dist = true});
     return loss;
@@ -432,11 +440,42 @@ void lost_rank(bool kill) {
   check(t.strategy().join_launched(5s) != 0, "the launcher reports the failed child (non-zero)");
 }
 
+// Rank 1 stays alive but never enters the next collective: rank 0's times out
+// after DDP's timeout (3 s) with an error naming rank 1, and the program ends
+// without waiting for rank 1 (tests/meson.build runs it under a deadline).
+void stuck_rank() {
+  auto [x, y] = regression_data(256);
+  torch::manual_seed(1);
+  Net m;
+  m.stall_at_step = rank_of_process == 1 ? 5 : -1;
+  L::strategy::DDP::Options o;
+  o.timeout = 3s;
+  DDPTrainer<torch::optim::SGD> t({.max_epochs = 50, .devices = 2}, L::strategy::DDP(o),
+                                  OptimizerFor<torch::optim::SGD>::make());
+  L::data::TensorLoader<2> loader({x, y}, {.batch_size = 4});
+  const auto start = std::chrono::steady_clock::now();
+  std::string error;
+  try {
+    t.fit(m, loader);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "[rank 0] error after %.2f s: %s\n", secs, error.c_str());
+  check(error.find("DDP reduce (allreduce) timed out on rank 0 of 2 after 3000 ms") != std::string::npos,
+        "the error names the operation, this rank and the timeout");
+  check(error.find("rank 1 did not reach it") != std::string::npos,
+        "the error names rank 1 as the one that did not arrive");
+  check(secs < 15, "within bounded time (" + std::to_string(secs) + " s; process-group timeout 3 s)");
+  // Returning from main now: the launcher must stop rank 1 (stuck) instead of waiting for it.
+  if (failures != 0) std::_Exit(1);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s equivalence|nodes|sharding|sync_dist|callbacks|files|killed|throws|child_exit <scratch dir>\n", argv[0]);
+    std::fprintf(stderr, "usage: %s equivalence|nodes|sharding|sync_dist|callbacks|files|killed|throws|stuck|child_exit <scratch dir>\n", argv[0]);
     return 2;
   }
   const std::string mode = argv[1];
@@ -479,6 +518,8 @@ int main(int argc, char** argv) {
     lost_rank(/*kill=*/true);
   } else if (mode == "throws") {
     lost_rank(/*kill=*/false);
+  } else if (mode == "stuck") {
+    stuck_rank();
   } else {
     std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
     return 2;

@@ -64,6 +64,52 @@ TEST_CASE("expand_slurm_nodelist: ranges, padding, lists") {
   CHECK(contains(error_of([] { S::expand_slurm_nodelist("node[1,,2]"); }), "empty entry"));
 }
 
+TEST_CASE("SLURM node list: the first host without expanding; absurd lists rejected, not allocated") {
+  CHECK(S::first_slurm_host("node[003-005,9],gpu7") == "node003");
+  CHECK(S::first_slurm_host("r[1-2]-n[01-02]") == "r1-n01");
+  CHECK(S::first_slurm_host("n[8-10]") == "n8");
+  CHECK(S::first_slurm_host(" ,host2,host3") == "host2");
+  CHECK(S::first_slurm_host("single") == "single");
+  CHECK(S::first_slurm_host("").empty());
+  // The cap (one host per process at most): 2^20 hosts pass, one more does not.
+  CHECK(S::first_slurm_host("n[1-1048576]") == "n1");
+  CHECK(S::first_slurm_host("n[0-524287],m[0-524287]") == "n0");
+
+  auto msg = error_of([] { S::first_slurm_host("n[0-99999999]"); });
+  CHECK(contains(msg, "SLURM node list 'n[0-99999999]' (environment variable SLURM_NODELIST) "
+                      "names more than 1048576 hosts"));
+  CHECK(contains(msg, "expected at most one host per process"));
+  CHECK(contains(error_of([] { S::first_slurm_host("n[0-1048576]"); }), "names more than 1048576 hosts"));
+  CHECK(contains(error_of([] { S::first_slurm_host("a[1-1024]-b[1-1025]"); }), "names more than"));  // a product
+  CHECK(contains(error_of([] { S::first_slurm_host("n[0-999999999999999999]"); }), "names more than"));
+  std::string many;  // a sum that would overflow int64_t without saturation
+  for (int i = 0; i < 20; ++i) many += "n[0-999999999999999999],";
+  CHECK(contains(error_of([&] { S::first_slurm_host(many); }), "names more than"));
+  // expand_slurm_nodelist checks the count before it allocates (this was 2 GB, then bad_alloc).
+  CHECK(contains(error_of([] { S::expand_slurm_nodelist("n[0-99999999]"); }), "names more than 1048576 hosts"));
+
+  // Numbers past 18 digits were parsed into 0 and became a host name.
+  msg = error_of([] { S::first_slurm_host("n[99999999999999999999]"); });
+  CHECK(contains(msg, "malformed SLURM node list 'n[99999999999999999999]' (environment variable SLURM_NODELIST)"));
+  CHECK(contains(msg, "a number in '99999999999999999999' has more than 18 digits"));
+  CHECK(contains(msg, "expected host names separated by ',' with optional [N-M,K] ranges"));
+  CHECK(contains(error_of([] { S::expand_slurm_nodelist("n[1-99999999999999999999]"); }), "more than 18 digits"));
+  CHECK(contains(error_of([] { S::first_slurm_host("n[5-3]"); }), "range '5-3' goes backwards"));
+  CHECK(contains(error_of([] { S::first_slurm_host("n[1-3"); }), "unmatched '['"));
+  CHECK(contains(error_of([] { S::first_slurm_host("n[1-3,gpu7"); }), "unmatched '['"));
+  CHECK(contains(error_of([] { S::first_slurm_host("n1-3],a"); }), "unmatched ']'"));
+  CHECK(contains(error_of([] { S::first_slurm_host("n[1[2]]"); }), "'[' inside [...]"));
+  CHECK(contains(error_of([] { S::first_slurm_host("n[]"); }), "empty entry"));
+  CHECK(contains(error_of([] { S::first_slurm_host("n[1-2-3]"); }), "'1-2-3' is not N or N-M"));
+  CHECK(contains(error_of([] { S::first_slurm_host("n[-1]"); }), "'-1' is not N or N-M"));
+  // Only the first host is used, but a damaged tail is still an error, not ignored.
+  CHECK(contains(error_of([] { S::first_slurm_host("good1,bad[2-1]"); }), "goes backwards"));
+  // An error quotes at most 200 characters of the value.
+  msg = error_of([] { S::first_slurm_host(std::string(1000, 'x') + "]"); });
+  CHECK(contains(msg, "...' (1001 characters)"));
+  CHECK(msg.size() < 600);
+}
+
 TEST_CASE("torchrun: LOCAL_RANK set means launched externally") {
   auto ce = S::detect_environment(2, 2, fake(torchrun_vars()));
   CHECK(ce.kind == "torchrun");
@@ -249,6 +295,94 @@ TEST_CASE("slurm: errors") {
   v = slurm_vars();
   v["SLURM_NODELIST"] = "node[1-";
   CHECK(contains(error_of([&] { S::detect_environment(2, 2, fake(v)); }), "malformed SLURM node list 'node[1-'"));
+}
+
+TEST_CASE("integer variables: absurd values are errors naming the variable, never wrapped or misread") {
+  auto torchrun_error = [](const char* name, const char* value) {
+    auto v = torchrun_vars();
+    v[name] = value;
+    return error_of([&] { S::detect_environment(2, 2, fake(v)); });
+  };
+  // More than 18 digits: rejected, not parsed modulo 2^64 nor as 0.
+  for (const char* name : {"WORLD_SIZE", "RANK", "LOCAL_RANK", "GROUP_RANK", "LOCAL_WORLD_SIZE", "MASTER_PORT"}) {
+    CAPTURE(name);
+    CHECK(contains(torchrun_error(name, "99999999999999999999"),
+                   std::string(name) +
+                       "='99999999999999999999' has 20 digits (expected a base-10 integer of at most 18 digits)"));
+    CHECK(contains(torchrun_error(name, "-99999999999999999999"),
+                   std::string(name) + "='-99999999999999999999' has 20 digits"));
+  }
+  CHECK(contains(torchrun_error("NODE_RANK", "123456789012345678901234567890"),
+                 "NODE_RANK='123456789012345678901234567890' has 30 digits"));
+  CHECK(contains(torchrun_error("RANK", " 3"), "RANK=' 3' is not an integer"));
+  CHECK(contains(torchrun_error("RANK", "+3"), "RANK='+3' is not an integer"));
+  CHECK(contains(torchrun_error("RANK", "0x3"), "RANK='0x3' is not an integer"));
+  auto long_garbage = torchrun_error("RANK", std::string(5000, 'z').c_str());
+  CHECK(contains(long_garbage, "...' (5000 characters) is not an integer"));
+  CHECK(long_garbage.size() < 600);
+
+  // Counts: 1 .. 2^20.
+  CHECK(contains(torchrun_error("WORLD_SIZE", "0"), "environment variable WORLD_SIZE=0 is out of range "
+                                                    "(expected a process count, 1 <= WORLD_SIZE <= 1048576)"));
+  CHECK(contains(torchrun_error("WORLD_SIZE", "-4"), "WORLD_SIZE=-4 is out of range"));
+  CHECK(contains(torchrun_error("WORLD_SIZE", "1048577"), "WORLD_SIZE=1048577 is out of range"));
+  CHECK(contains(torchrun_error("LOCAL_WORLD_SIZE", "0"), "LOCAL_WORLD_SIZE=0 is out of range"));
+  // Ranks: >= 0 and below their bound.
+  CHECK(contains(torchrun_error("LOCAL_RANK", "-1"),
+                 "LOCAL_RANK = -1 is out of range: expected 0 <= LOCAL_RANK < 2 (devices)"));
+  CHECK(contains(torchrun_error("NODE_RANK", "-1"), "node rank (NODE_RANK/GROUP_RANK) = -1 is out of range"));
+  CHECK(contains(torchrun_error("RANK", "999999999999999999"), "RANK = 999999999999999999 is out of range"));
+  // Ports: 1 .. 65535.
+  CHECK(contains(torchrun_error("MASTER_PORT", "0"), "MASTER_PORT=0 is not a valid TCP port (expected 1..65535)"));
+  CHECK(contains(torchrun_error("MASTER_PORT", "-29500"), "MASTER_PORT=-29500 is not a valid TCP port"));
+  CHECK(contains(torchrun_error("MASTER_PORT", "65536"), "MASTER_PORT=65536 is not a valid TCP port"));
+  auto top_port = torchrun_vars();
+  top_port["MASTER_PORT"] = "65535";
+  CHECK(S::detect_environment(2, 2, fake(top_port)).port == 65535);
+
+  auto slurm_error = [](const char* name, const std::string& value) {
+    auto v = slurm_vars();
+    v[name] = value;
+    return error_of([&] { S::detect_environment(2, 2, fake(v)); });
+  };
+  for (const char* name : {"SLURM_NTASKS", "SLURM_NTASKS_PER_NODE", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NODEID",
+                           "SLURM_JOB_ID"}) {
+    CAPTURE(name);
+    CHECK(contains(slurm_error(name, "99999999999999999999"),
+                   std::string(name) + "='99999999999999999999' has 20 digits"));
+  }
+  CHECK(contains(slurm_error("SLURM_NTASKS", "0"), "SLURM_NTASKS=0 is out of range (expected a process count"));
+  CHECK(contains(slurm_error("SLURM_NTASKS", "-4"), "SLURM_NTASKS=-4 is out of range"));
+  CHECK(contains(slurm_error("SLURM_NTASKS_PER_NODE", "0"), "SLURM_NTASKS_PER_NODE=0 is out of range"));
+  CHECK(contains(slurm_error("SLURM_PROCID", "-1"), "SLURM_PROCID = -1 is out of range"));
+  CHECK(contains(slurm_error("SLURM_LOCALID", "-1"), "SLURM_LOCALID = -1 is out of range"));
+  CHECK(contains(slurm_error("SLURM_NODEID", "-1"), "SLURM_NODEID = -1 is out of range"));
+  CHECK(contains(slurm_error("SLURM_JOB_ID", "-1234"),
+                 "SLURM_JOB_ID='-1234' is negative (expected a job id, a non-negative integer)"));
+  CHECK(contains(slurm_error("SLURM_JOB_ID", "-0"), "SLURM_JOB_ID='-0' is negative"));
+  auto v = slurm_vars();
+  v["SLURM_JOB_ID"] = "999999999999999999";  // 18 digits: a (large) job id
+  CHECK(S::detect_environment(2, 2, fake(v)).port == 15000 + 9999);
+
+  // The node list, through the variable: named in the error.
+  auto msg = slurm_error("SLURM_NODELIST", "n[0-99999999]");
+  CHECK(contains(msg, "(environment variable SLURM_NODELIST) names more than 1048576 hosts"));
+  msg = slurm_error("SLURM_NODELIST", "n[99999999999999999999]");
+  CHECK(contains(msg, "(environment variable SLURM_NODELIST): "
+                      "a number in '99999999999999999999' has more than 18 digits"));
+  CHECK(contains(slurm_error("SLURM_NODELIST", "n[9-1]"), "SLURM_NODELIST): range '9-1' goes backwards"));
+  CHECK(contains(slurm_error("SLURM_NODELIST", "n[1-2"), "SLURM_NODELIST): unmatched '['"));
+  // MASTER_ADDR wins, so a damaged node list is not read at all then (as Lightning).
+  v = slurm_vars();
+  v["SLURM_NODELIST"] = "n[0-99999999]";
+  v["MASTER_ADDR"] = "10.0.0.9";
+  CHECK(S::detect_environment(2, 2, fake(v)).main_address == "10.0.0.9");
+
+  // The Trainer's own numbers: their product is capped too, so it cannot overflow.
+  CHECK(contains(error_of([] { S::detect_environment(int64_t{1} << 40, int64_t{1} << 40, fake({})); }),
+                 "devices * num_nodes = 1099511627776 * 1099511627776 is more than 1048576 processes"));
+  CHECK(contains(error_of([] { S::detect_environment(1025, 1024, fake({{"MASTER_PORT", "1"}})); }),
+                 "is more than 1048576 processes"));
 }
 
 TEST_CASE("local: the Trainer launches, rank 0, a free port unless MASTER_PORT") {

@@ -23,6 +23,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <exception>
 #include <memory>
@@ -98,7 +100,20 @@ struct ProcessGroupHandle {
   std::string key;  // address:port/rank/world/backend
   c10::intrusive_ptr<::c10d::Store> store;
   c10::intrusive_ptr<::c10d::ProcessGroup> pg;
+  /// Collectives DDP entered on this group: the same sequence on every rank,
+  /// so a rank whose collective times out can tell which peers never arrived.
+  int64_t collectives = 0;
+  /// A collective failed or timed out: the group is unusable.
+  bool failed = false;
   ~ProcessGroupHandle() {
+    if (failed) {
+      // ProcessGroupGloo's destructor waits for every queued collective, and
+      // each one behind a timed-out collective waits out the timeout again:
+      // an unusable group is left to the process's end instead.
+      (void)pg.release();
+      (void)store.release();
+      return;
+    }
     pg.reset();  // the group before the store it talks through
     store.reset();
   }
@@ -112,13 +127,25 @@ struct ProcessGroupHandle {
 struct DistributedProcess {
   std::shared_ptr<ProcessGroupHandle> group;
   std::unique_ptr<SubprocessLauncher> launcher;
+  /// How long rank 0 waits at exit for children still at work.
   std::chrono::milliseconds grace{std::chrono::minutes(5)};
+  /// ... and after this process's DDP run failed: a child still running then
+  /// is stuck, or blocked in a collective with this rank, so it gets only the
+  /// moment a child needs to report its own error.
+  std::chrono::milliseconds failure_grace{std::chrono::seconds(3)};
+  bool failed = false;  // a collective failed here, or fit threw here (DDP::on_exception)
 
   ~DistributedProcess() {
     if (!launcher || !launcher->launched()) return;
-    const int rc = launcher->join(grace);
+    const auto waited = failed ? failure_grace : grace;
+    const int rc = launcher->join(waited);
     if (rc == 0) return;
     if (auto f = launcher->failure()) std::fprintf(stderr, "lightning: DDP: %s\n", f->c_str());
+    for (const auto& c : launcher->children())
+      if (c.terminated_by_launcher)
+        std::fprintf(stderr, "lightning: DDP: %s: it was still running %lld ms after %s\n", c.describe().c_str(),
+                     static_cast<long long>(waited.count()),
+                     failed ? "this rank's DDP run failed" : "this rank finished");
     std::fflush(nullptr);
     std::_Exit(rc);
   }
@@ -238,15 +265,15 @@ class DDP {
       reducer_->prepare_for_forward(sync);  // every step, in lockstep: it may rebuild buckets
       if (sync) reducer_->prepare_for_backward(loss);
     });
+    const std::string op = "gradient sync (backward)";
+    if (sync) note_arrival(op);
     try {
       run();
     } catch (const std::exception& e) {
       // backward's own errors stay as they are; a failed allreduce inside it names the peer.
-      std::string cause = sync ? peer_failure() : std::string();
-      if (cause.empty()) throw;
-      throw std::runtime_error("DDP gradient sync (backward) failed on rank " + std::to_string(env_.global_rank) +
-                               " of " + std::to_string(env_.world_size) + " because " + cause + ": " +
-                               first_line(e.what()));
+      const std::string why = sync ? describe_failure(op, e.what(), /*always=*/false) : std::string();
+      if (why.empty()) throw;
+      throw std::runtime_error(why);
     }
   }
 
@@ -277,6 +304,7 @@ class DDP {
 
   /// Tells the other ranks why this one stops (they name it in their errors).
   void on_exception(const std::exception& e) noexcept {
+    DistributedProcess::instance().failed = true;  // children blocked on this rank are not waited for at exit
     try {
       if (!store_ || store_->check({kFailedKey})) return;  // the first failure is the cause
       const std::string why = "rank " + std::to_string(env_.global_rank) + " failed: " + first_line(e.what());
@@ -306,6 +334,10 @@ class DDP {
                             backend;
     auto& current = DistributedProcess::instance().group;
     if (current && current->key == key) {
+      if (current->failed)
+        throw std::runtime_error("DDP: the process group at " + where +
+                                 " failed earlier in this process (a collective failed or timed out), so no "
+                                 "Trainer can use it again: end the program and start the job again");
       group_ = current;
       store_ = group_->store;
       pg_ = group_->pg;
@@ -554,15 +586,17 @@ class DDP {
   }
 
   /// Why the peers stopped: what a failing rank wrote into the store before
-  /// it exited, and how a child this process launched ended.
-  std::string peer_failure() {
+  /// it exited, and how a child this process launched ended. `patient`: give
+  /// them a moment to get there (not after a timeout: they had all of it).
+  std::string peer_failure(bool patient) {
     std::string died, why;
-    if (auto& l = DistributedProcess::instance().launcher; l && l->wait_for_failure(std::chrono::milliseconds(2000)))
+    if (auto& l = DistributedProcess::instance().launcher;
+        l && l->wait_for_failure(std::chrono::milliseconds(patient ? 2000 : 0)))
       died = *l->failure();
     try {
       // The failing rank writes before it exits; without a dead child to go
       // by, give it a moment.
-      for (int i = 0; i < (died.empty() ? 20 : 1) && store_; ++i) {
+      for (int i = 0; i < (died.empty() && patient ? 20 : 1) && store_; ++i) {
         if (store_->check({kFailedKey})) {
           const auto v = store_->get(kFailedKey);
           why.assign(v.begin(), v.end());
@@ -578,22 +612,116 @@ class DDP {
     return died.empty() ? why : why + " (" + died + ")";
   }
 
+  static constexpr const char* kArrivedKey = "lightning/arrived/";  // + rank: "<collective #> <operation>"
+
+  /// Records in the store which collective this rank is entering, so a rank
+  /// whose collective times out can name the peers that never arrived. The
+  /// store does not answer a set: this costs one send (~7 us on loopback).
+  void note_arrival(const std::string& op) noexcept {
+    if (!group_ || !store_) return;  // init_process_group: nothing to count yet
+    const int64_t n = ++group_->collectives;
+    try {
+      const std::string v = std::to_string(n) + " " + op;
+      store_->set(kArrivedKey + std::to_string(env_.global_rank), std::vector<uint8_t>(v.begin(), v.end()));
+    } catch (...) {
+      // A store that is gone makes the collective itself fail, and that error says so.
+    }
+  }
+
+  /// After this rank's collective #n timed out: the peers whose last recorded
+  /// collective comes before it, e.g. "rank 1 did not reach it (its last
+  /// collective was #41, reduce (allreduce); this is #42)".
+  std::string stragglers(int64_t n) {
+    constexpr int64_t kMaxChecked = 1024;  // two store round trips per rank
+    constexpr std::size_t kMaxNamed = 8;
+    std::vector<int64_t> behind;
+    std::vector<std::pair<int64_t, std::string>> where;  // (last collective #, its operation) of the first few
+    const int64_t checked = std::min(env_.world_size, kMaxChecked);
+    try {
+      for (int64_t r = 0; r < checked; ++r) {
+        if (r == env_.global_rank) continue;
+        const std::string key = kArrivedKey + std::to_string(r);
+        std::string last;
+        if (store_->check({key})) {
+          const auto v = store_->get(key);
+          last.assign(v.begin(), v.end());
+        }
+        int64_t at = 0;  // no record: it has entered no collective
+        std::from_chars(last.data(), last.data() + last.size(), at);
+        if (at >= n) continue;
+        behind.push_back(r);
+        if (where.size() < kMaxNamed) {
+          const auto space = last.find(' ');
+          where.emplace_back(at, space == std::string::npos ? std::string() : last.substr(space + 1));
+        }
+      }
+    } catch (const std::exception& e) {
+      return "which rank did not arrive is unknown: the store at " + env_.main_address + ":" +
+             std::to_string(env_.port) + " did not answer (" + first_line(e.what()) + ")";
+    }
+    const std::string beyond = checked < env_.world_size
+                                   ? " (ranks " + std::to_string(checked) + " and up not checked)"
+                                   : std::string();
+    if (behind.empty())
+      return "every other rank reached it" + beyond + ", so the connection between ranks failed or is slower "
+             "than DDP::Options::timeout";
+    std::string who = behind.size() == 1 ? "rank " : "ranks ";
+    for (std::size_t i = 0; i < behind.size() && i < kMaxNamed; ++i)
+      who += (i == 0 ? "" : ", ") + std::to_string(behind[i]);
+    if (behind.size() > kMaxNamed) who += " and " + std::to_string(behind.size() - kMaxNamed) + " more";
+    std::string detail;
+    for (std::size_t i = 0; i < where.size(); ++i) {
+      const auto& [at, op] = where[i];
+      const std::string subject = behind.size() == 1 ? (at == 0 ? "it" : "its") :
+                                  "rank " + std::to_string(behind[i]) + (at == 0 ? "" : "'s");
+      detail += (i == 0 ? "" : "; ") + subject +
+                (at == 0 ? " has entered no collective yet"
+                         : " last collective was #" + std::to_string(at) + ", " + op);
+    }
+    return who + " did not reach it (" + detail + "; this is #" + std::to_string(n) + ")" + beyond + ", so " +
+           (behind.size() == 1 ? "it is" : "they are") + " stuck outside DDP or slower than DDP::Options::timeout";
+  }
+
+  /// Gloo says "Timed out waiting 3000ms for recv ..."; the store "Socket Timeout". Only the first
+  /// line counts: c10::Error appends a backtrace, whose names may say anything.
+  static bool is_timeout(const char* what) {
+    std::string s = first_line(what);
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s.find("timed out") != std::string::npos || s.find("timeout") != std::string::npos;
+  }
+
+  /// The error for collective `op` that failed with `what`: the operation,
+  /// this rank, and whom to blame when known (a peer's own error, a child's
+  /// end, or after a timeout the peers that never arrived). Empty when
+  /// nothing points at communication and !always (backward's own errors).
+  std::string describe_failure(const std::string& op, const char* what, bool always) {
+    const bool timed_out = is_timeout(what);
+    const std::string cause = peer_failure(/*patient=*/!timed_out);
+    if (cause.empty() && !timed_out && !always) return {};
+    if (group_) group_->failed = true;
+    DistributedProcess::instance().failed = true;
+    std::string msg = "DDP " + op + (timed_out ? " timed out" : " failed") + " on rank " +
+                      std::to_string(env_.global_rank) + " of " + std::to_string(env_.world_size);
+    if (!cause.empty())
+      msg += " because " + cause;
+    else if (timed_out && group_)
+      msg += " after " + std::to_string(opts_.timeout.count()) + " ms: " + stragglers(group_->collectives);
+    else
+      msg += " (timeout " + std::to_string(opts_.timeout.count()) + " ms; a peer rank may have died or be stuck)";
+    return msg + ": " + first_line(what);
+  }
+
   /// Runs f; any exception from c10d/Gloo becomes a std::runtime_error that
   /// names the operation, this rank, and the rank that failed when known.
   template <class F>
   void guard(const std::string& op, F&& f) {
+    note_arrival(op);
     try {
       f();
     } catch (const std::logic_error&) {
       throw;
     } catch (const std::exception& e) {
-      std::string cause = peer_failure();
-      throw std::runtime_error("DDP " + op + " failed on rank " + std::to_string(env_.global_rank) + " of " +
-                               std::to_string(env_.world_size) +
-                               (cause.empty() ? " (timeout " + std::to_string(opts_.timeout.count()) +
-                                                    " ms; a peer rank may have died or be stuck)"
-                                              : " because " + cause) +
-                               ": " + first_line(e.what()));
+      throw std::runtime_error(describe_failure(op, e.what(), /*always=*/true));
     }
   }
 

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
@@ -54,14 +55,39 @@ inline std::optional<std::string> process_env(std::string_view name) {
 
 namespace detail_env {
 
+/// The most processes a run may have. A world size, rank or node count
+/// beyond it is a corrupted variable, not a cluster (the largest machines
+/// have ~10^5 nodes); it also bounds what a node list may name.
+inline constexpr int64_t kMaxWorldSize = int64_t{1} << 20;
+/// Longer numbers are not ids of anything here, and 18 digits cannot overflow int64_t.
+inline constexpr std::size_t kMaxDigits = 18;
+
+/// A value as an error quotes it: at most 200 characters of it.
+inline std::string quote_value(std::string_view v) {
+  if (v.size() <= 200) return "'" + std::string(v) + "'";
+  return "'" + std::string(v.substr(0, 200)) + "...' (" + std::to_string(v.size()) + " characters)";
+}
+
+inline bool all_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
 inline int64_t parse_int(std::string_view name, const std::string& value) {
+  const std::string_view digits = std::string_view(value).substr(!value.empty() && value[0] == '-' ? 1 : 0);
+  if (all_digits(digits) && digits.size() > kMaxDigits)
+    throw std::invalid_argument("environment variable " + std::string(name) + "=" + quote_value(value) + " has " +
+                                std::to_string(digits.size()) + " digits (expected a base-10 integer of at most " +
+                                std::to_string(kMaxDigits) + " digits)");
   int64_t out = 0;
   const char* first = value.data();
   const char* last = value.data() + value.size();
   auto [ptr, ec] = std::from_chars(first, last, out);
   if (value.empty() || ec != std::errc() || ptr != last)
-    throw std::invalid_argument("environment variable " + std::string(name) + "='" + value +
-                                "' is not an integer (expected a base-10 integer such as 0 or 4)");
+    throw std::invalid_argument("environment variable " + std::string(name) + "=" + quote_value(value) +
+                                " is not an integer (expected a base-10 integer such as 0 or 4)");
   return out;
 }
 
@@ -77,6 +103,16 @@ inline int64_t require_int(const Env& env, std::string_view name, std::string_vi
     throw std::invalid_argument("environment variable " + std::string(name) + " is not set, but " +
                                 std::string(why));
   return *v;
+}
+
+/// A process count (WORLD_SIZE, SLURM_NTASKS, ...): 1..kMaxWorldSize.
+inline std::optional<int64_t> get_count(const Env& env, std::string_view name) {
+  auto v = get_int(env, name);
+  if (v && (*v < 1 || *v > kMaxWorldSize))
+    throw std::invalid_argument("environment variable " + std::string(name) + "=" + std::to_string(*v) +
+                                " is out of range (expected a process count, 1 <= " + std::string(name) +
+                                " <= " + std::to_string(kMaxWorldSize) + ")");
+  return v;
 }
 
 inline int parse_port(std::string_view name, const std::string& value) {
@@ -114,12 +150,18 @@ inline std::string pad(int64_t v, std::size_t width) {
   return s;
 }
 
-/// Expands the body of one bracket, e.g. "003-005,9" -> {003,004,005,9}.
-inline std::vector<std::string> expand_bracket(std::string_view body, std::string_view whole) {
-  auto bad = [&](const std::string& why) {
-    return std::invalid_argument("malformed SLURM node list '" + std::string(whole) + "': " + why);
-  };
-  std::vector<std::string> out;
+/// Host counts saturate just above the cap, so no list can overflow them.
+inline int64_t saturate(int64_t n) { return n > kMaxWorldSize ? kMaxWorldSize + 1 : n; }
+
+/// One entry of a bracket, "003-005" or "9".
+struct NodeRange {
+  std::string_view first;  // the first number as written: SLURM keeps its zero padding
+  int64_t lo = 0, hi = 0;
+};
+
+/// Reads the body of one bracket, e.g. "003-005,9", calling f for each entry.
+template <class Bad, class F>
+void parse_bracket(std::string_view body, const Bad& bad, F&& f) {
   std::size_t start = 0;
   while (start <= body.size()) {
     std::size_t comma = body.find(',', start);
@@ -127,41 +169,91 @@ inline std::vector<std::string> expand_bracket(std::string_view body, std::strin
     std::string_view item = body.substr(start, comma - start);
     if (item.empty()) throw bad("empty entry inside [...]");
     const std::size_t dash = item.find('-');
-    std::string_view lo = item.substr(0, dash);
-    std::string_view hi = dash == std::string_view::npos ? lo : item.substr(dash + 1);
-    auto digits = [](std::string_view s) {
-      if (s.empty()) return false;
-      for (char c : s)
-        if (c < '0' || c > '9') return false;
-      return true;
-    };
-    if (!digits(lo) || !digits(hi)) throw bad("'" + std::string(item) + "' is not N or N-M");
-    int64_t a = 0, b = 0;
-    std::from_chars(lo.data(), lo.data() + lo.size(), a);
-    std::from_chars(hi.data(), hi.data() + hi.size(), b);
-    if (b < a) throw bad("range '" + std::string(item) + "' goes backwards");
-    // SLURM keeps the zero padding of the range's first number: node[003-005].
-    for (int64_t i = a; i <= b; ++i) out.push_back(pad(i, lo.size()));
+    NodeRange r;
+    r.first = item.substr(0, dash);
+    const std::string_view last = dash == std::string_view::npos ? r.first : item.substr(dash + 1);
+    if (!all_digits(r.first) || !all_digits(last)) throw bad(quote_value(item) + " is not N or N-M");
+    if (r.first.size() > kMaxDigits || last.size() > kMaxDigits)
+      throw bad("a number in " + quote_value(item) + " has more than " + std::to_string(kMaxDigits) + " digits");
+    std::from_chars(r.first.data(), r.first.data() + r.first.size(), r.lo);  // cannot fail: <= 18 digits
+    std::from_chars(last.data(), last.data() + last.size(), r.hi);
+    if (r.hi < r.lo) throw bad("range " + quote_value(item) + " goes backwards");
+    f(r);
     start = comma + 1;
   }
-  return out;
 }
 
-/// Expands one host expression without top-level commas, e.g. "rack[1-2]-n[01-02]".
-inline std::vector<std::string> expand_host(std::string_view host, std::string_view whole) {
+/// What a SLURM host list names, found without expanding it.
+struct NodeListShape {
+  std::string first_host;  // "" for an empty list
+  int64_t hosts = 0;       // saturated at kMaxWorldSize + 1
+};
+
+/// Checks a whole host list ("node[003-005,9],gpu7"; hosts separated by
+/// commas outside brackets, or spaces) and returns its first host and how
+/// many it names. Linear in the list's length; allocates only the first host.
+inline NodeListShape scan_nodelist(std::string_view list, std::string_view variable) {
+  auto bad = [&](const std::string& why) {
+    return std::invalid_argument(
+        "malformed SLURM node list " + quote_value(list) +
+        (variable.empty() ? std::string() : " (environment variable " + std::string(variable) + ")") + ": " + why +
+        "; expected host names separated by ',' with optional [N-M,K] ranges of numbers of at most " +
+        std::to_string(kMaxDigits) + " digits, e.g. node[01-04],gpu7");
+  };
+  NodeListShape shape;
+  std::size_t i = 0;
+  while (i < list.size()) {
+    if (list[i] == ',' || list[i] == ' ') {
+      ++i;
+      continue;
+    }
+    // One host expression, e.g. "rack[1-2]-n[01-02]": the product of its brackets.
+    const bool first_expression = shape.hosts == 0;
+    int64_t hosts = 1;
+    while (i < list.size() && list[i] != ',' && list[i] != ' ') {
+      if (list[i] == ']') throw bad("unmatched ']'");
+      if (list[i] != '[') {
+        if (first_expression) shape.first_host += list[i];
+        ++i;
+        continue;
+      }
+      const std::size_t close = list.find_first_of("[]", i + 1);
+      if (close == std::string_view::npos) throw bad("unmatched '['");
+      if (list[close] == '[') throw bad("'[' inside [...]");
+      int64_t entries = 0;
+      parse_bracket(list.substr(i + 1, close - i - 1), bad, [&](const NodeRange& r) {
+        if (first_expression && entries == 0) shape.first_host += r.first;
+        entries = saturate(entries + saturate(r.hi - r.lo + 1));
+      });
+      hosts = saturate(hosts * entries);
+      i = close + 1;
+    }
+    shape.hosts = saturate(shape.hosts + hosts);
+  }
+  if (shape.hosts > kMaxWorldSize)
+    throw std::invalid_argument(
+        "SLURM node list " + quote_value(list) +
+        (variable.empty() ? std::string() : " (environment variable " + std::string(variable) + ")") +
+        " names more than " + std::to_string(kMaxWorldSize) +
+        " hosts (expected at most one host per process, and at most " + std::to_string(kMaxWorldSize) +
+        " processes)");
+  return shape;
+}
+
+/// Expands one validated host expression without separators, e.g. "rack[1-2]-n[01-02]".
+inline void expand_host(std::string_view host, std::vector<std::string>& out) {
   std::vector<std::string> acc{""};
+  auto unreachable = [](const std::string& why) { return std::logic_error("expand_host: " + why); };
   std::size_t i = 0;
   while (i < host.size()) {
-    const std::size_t open = host.find('[', i);
-    std::string_view literal = host.substr(i, open == std::string_view::npos ? std::string_view::npos : open - i);
-    if (literal.find(']') != std::string_view::npos)
-      throw std::invalid_argument("malformed SLURM node list '" + std::string(whole) + "': unmatched ']'");
-    for (auto& a : acc) a += literal;
-    if (open == std::string_view::npos) break;
+    const std::size_t open = std::min(host.find('[', i), host.size());
+    for (auto& a : acc) a += host.substr(i, open - i);
+    if (open == host.size()) break;
     const std::size_t close = host.find(']', open);
-    if (close == std::string_view::npos)
-      throw std::invalid_argument("malformed SLURM node list '" + std::string(whole) + "': unmatched '['");
-    const auto parts = expand_bracket(host.substr(open + 1, close - open - 1), whole);
+    std::vector<std::string> parts;  // at most the host count, which scan_nodelist bounded
+    parse_bracket(host.substr(open + 1, close - open - 1), unreachable, [&](const NodeRange& r) {
+      for (int64_t n = r.lo; n <= r.hi; ++n) parts.push_back(pad(n, r.first.size()));
+    });
     std::vector<std::string> next;
     next.reserve(acc.size() * parts.size());
     for (const auto& a : acc)
@@ -169,36 +261,37 @@ inline std::vector<std::string> expand_host(std::string_view host, std::string_v
     acc = std::move(next);
     i = close + 1;
   }
-  return acc;
+  out.insert(out.end(), acc.begin(), acc.end());
 }
 
 }  // namespace detail_env
 
+/// The first host of a SLURM host list ("node[003-005,9],gpu7" -> node003),
+/// as Lightning takes it for MASTER_ADDR; "" for an empty list. The list is
+/// checked whole but never expanded. `variable` names it in errors.
+inline std::string first_slurm_host(std::string_view nodelist, std::string_view variable = "SLURM_NODELIST") {
+  return detail_env::scan_nodelist(nodelist, variable).first_host;
+}
+
 /// Expands a SLURM host list: "node[003-005,9],gpu7" -> node003 node004
 /// node005 node9 gpu7 (each range keeps the width of its first number).
-/// Hosts are separated by commas outside brackets, or by spaces.
+/// Hosts are separated by commas outside brackets, or by spaces. A list
+/// naming more than detail_env::kMaxWorldSize hosts is rejected before
+/// anything is allocated.
 inline std::vector<std::string> expand_slurm_nodelist(std::string_view nodelist) {
+  const auto shape = detail_env::scan_nodelist(nodelist, "");
   std::vector<std::string> out;
+  out.reserve(static_cast<std::size_t>(shape.hosts));
   std::size_t start = 0;
   int depth = 0;
   for (std::size_t i = 0; i <= nodelist.size(); ++i) {
-    const bool end = i == nodelist.size();
-    const char c = end ? ',' : nodelist[i];
-    if (c == '[') ++depth;
-    if (c == ']') --depth;
-    if (depth < 0)
-      throw std::invalid_argument("malformed SLURM node list '" + std::string(nodelist) + "': unmatched ']'");
-    if ((c == ',' || c == ' ') && (depth == 0 || end)) {
-      std::string_view host = nodelist.substr(start, i - start);
-      if (!host.empty()) {
-        auto hosts = detail_env::expand_host(host, nodelist);
-        out.insert(out.end(), hosts.begin(), hosts.end());
-      }
+    const char c = i == nodelist.size() ? ',' : nodelist[i];
+    depth += c == '[' ? 1 : c == ']' ? -1 : 0;
+    if ((c == ',' || c == ' ') && depth == 0) {
+      if (i > start) detail_env::expand_host(nodelist.substr(start, i - start), out);
       start = i + 1;
     }
   }
-  if (depth != 0)
-    throw std::invalid_argument("malformed SLURM node list '" + std::string(nodelist) + "': unmatched '['");
   return out;
 }
 
@@ -229,6 +322,10 @@ inline ClusterEnvironment detect_environment(int64_t devices, int64_t num_nodes,
   using namespace detail_env;
   if (devices < 1) throw std::invalid_argument("devices must be >= 1, got " + std::to_string(devices));
   if (num_nodes < 1) throw std::invalid_argument("num_nodes must be >= 1, got " + std::to_string(num_nodes));
+  if (devices > kMaxWorldSize / num_nodes)  // also keeps devices * num_nodes from overflowing
+    throw std::invalid_argument("devices * num_nodes = " + std::to_string(devices) + " * " + std::to_string(num_nodes) +
+                                " is more than " + std::to_string(kMaxWorldSize) +
+                                " processes (expected at most that many)");
   const int64_t expected_world = devices * num_nodes;
 
   ClusterEnvironment ce;
@@ -241,14 +338,14 @@ inline ClusterEnvironment detect_environment(int64_t devices, int64_t num_nodes,
   if (env("SLURM_NTASKS") && !interactive) {
     ce.kind = "slurm";
     ce.launched_externally = true;
-    ce.world_size = require_int(env, "SLURM_NTASKS", "");
+    ce.world_size = *get_count(env, "SLURM_NTASKS");
     if (ce.world_size != expected_world)
       throw std::invalid_argument("SLURM_NTASKS=" + std::to_string(ce.world_size) +
                                   " (from SLURM: srun --ntasks) does not match " +
                                   world_from_options(devices, num_nodes) +
                                   ". HINT: set --nodes=" + std::to_string(num_nodes) +
                                   " and --ntasks-per-node=" + std::to_string(devices) + " in your SLURM script.");
-    if (auto per_node = get_int(env, "SLURM_NTASKS_PER_NODE"); per_node && *per_node != devices)
+    if (auto per_node = get_count(env, "SLURM_NTASKS_PER_NODE"); per_node && *per_node != devices)
       throw std::invalid_argument("You set `devices=" + std::to_string(devices) +
                                   "` in Lightning, but the number of tasks per node configured in SLURM "
                                   "`--ntasks-per-node=" +
@@ -267,14 +364,16 @@ inline ClusterEnvironment detect_environment(int64_t devices, int64_t num_nodes,
       ce.main_address = *addr;
     } else {
       const auto nodelist = env("SLURM_NODELIST");
-      const auto hosts = nodelist ? expand_slurm_nodelist(*nodelist) : std::vector<std::string>{};
-      ce.main_address = hosts.empty() ? "127.0.0.1" : hosts.front();
+      const std::string first = nodelist ? first_slurm_host(*nodelist, "SLURM_NODELIST") : std::string();
+      ce.main_address = first.empty() ? "127.0.0.1" : first;
     }
     // Every task computes the same port from the job id, so no exchange is needed.
     if (auto p = env("MASTER_PORT")) {
       ce.port = parse_port("MASTER_PORT", *p);
     } else if (auto job = env("SLURM_JOB_ID")) {
-      parse_int("SLURM_JOB_ID", *job);  // reject garbage with the variable's name
+      if (parse_int("SLURM_JOB_ID", *job) < 0 || job->front() == '-')  // garbage: an error naming the variable
+        throw std::invalid_argument("environment variable SLURM_JOB_ID=" + quote_value(*job) +
+                                    " is negative (expected a job id, a non-negative integer)");
       const std::string last4 = job->size() > 4 ? job->substr(job->size() - 4) : *job;
       ce.port = static_cast<int>(parse_int("SLURM_JOB_ID", last4) + 15000);
     } else {
@@ -290,7 +389,7 @@ inline ClusterEnvironment detect_environment(int64_t devices, int64_t num_nodes,
     ce.launched_externally = true;
     ce.local_rank = *lr;
     ce.node_rank = node_rank_from(env);
-    const auto ws = get_int(env, "WORLD_SIZE");
+    const auto ws = get_count(env, "WORLD_SIZE");
     ce.world_size = ws.value_or(expected_world);
     if (ce.world_size != expected_world)
       throw std::invalid_argument("WORLD_SIZE=" + std::to_string(ce.world_size) +
@@ -298,7 +397,7 @@ inline ClusterEnvironment detect_environment(int64_t devices, int64_t num_nodes,
                                   world_from_options(devices, num_nodes) +
                                   ". HINT: run torchrun --nnodes=" + std::to_string(num_nodes) +
                                   " --nproc_per_node=" + std::to_string(devices) + ".");
-    if (auto lws = get_int(env, "LOCAL_WORLD_SIZE"); lws && *lws != devices)
+    if (auto lws = get_count(env, "LOCAL_WORLD_SIZE"); lws && *lws != devices)
       throw std::invalid_argument("LOCAL_WORLD_SIZE=" + std::to_string(*lws) +
                                   " (from the environment, torchrun --nproc_per_node) does not match devices = " +
                                   std::to_string(devices) + " (from the Trainer options)");
