@@ -13,6 +13,7 @@
 #include <string_view>
 #include <utility>
 
+#include "checkpoint/allocation_budget.hpp"
 #include "checkpoint/file.hpp"
 #include "checkpoint/hparams.hpp"
 #include "checkpoint/module_state.hpp"
@@ -46,30 +47,30 @@ class LightningModule : public torch::nn::Module {
   /// Rebuilds the module from a checkpoint: constructed from the stored
   /// hyperparameters (edited by `edit(HParams&)` first, if given), then
   /// given the stored weights, strictly. Lightning's `Model.load_from_checkpoint`.
+  /// Building may allocate at most twice the checkpoint's weights (+256 MiB):
+  /// hyperparameters that do not match the weights fail before a huge model exists.
   template <class Edit = std::nullptr_t>
   static Derived load_from_checkpoint(const std::filesystem::path& path, Edit&& edit = nullptr) {
     namespace ck = checkpoint;
     const ck::Dict ckpt = ck::read(path);
-    HParams h{};
-    if (ck::contains(ckpt, ck::kMetaKey)) {
-      const auto meta = ck::get<ck::Dict>(ckpt, ck::kMetaKey, "the checkpoint");
-      if (ck::contains(meta, "hparams_archive"))
-        h = ck::hparams_from_archive<HParams>(ck::get<std::string>(meta, "hparams_archive", ck::kMetaKey));
-    }
+    const auto state = ck::get<ck::Dict>(ckpt, "state_dict", "the checkpoint");
+    HParams h = stored_hparams(ckpt);
     if constexpr (!std::is_null_pointer_v<std::remove_cvref_t<Edit>>) {
       static_assert(std::is_invocable_v<Edit&, HParams&>,
                     "lightning: load_from_checkpoint(path, edit): edit must be callable as edit(HParams&)");
       edit(h);
     }
-    auto make = [&]() -> Derived {
+    Derived m = [&]() -> Derived {
+      ck::AllocationBudget budget(2 * ck::tensor_bytes(state) + (std::size_t{256} << 20),
+                                  "lightning: checkpoint '" + path.string() +
+                                      "': building the module from its hyperparameters takes far more memory than "
+                                      "its weights: the hyperparameters do not match the weights");
       if constexpr (std::is_constructible_v<Derived, HParams>) return Derived(h);
       else if constexpr (std::is_same_v<HParams, NoHParams> && std::is_default_constructible_v<Derived>) return Derived();
       else static_assert(std::is_constructible_v<Derived, HParams>,
                          "lightning: load_from_checkpoint needs a constructor Derived(HParams)");
-    };
-    Derived m = make();
-    ck::load_module_state_dict(m, ck::get<ck::Dict>(ckpt, "state_dict", "the checkpoint"), /*strict=*/true,
-                               "the module");
+    }();
+    ck::load_module_state_dict(m, state, /*strict=*/true, "the module");
     if constexpr (requires(const ck::Dict& d) { m.on_load_checkpoint(d); }) m.on_load_checkpoint(ckpt);
     return m;
   }
@@ -198,6 +199,15 @@ class LightningModule : public torch::nn::Module {
   HParams hparams_;
 
  private:
+  /// The hyperparameters a checkpoint this library wrote stores (defaults otherwise).
+  static HParams stored_hparams(const checkpoint::Dict& ckpt) {
+    namespace ck = checkpoint;
+    if (!ck::contains(ckpt, ck::kMetaKey)) return HParams{};
+    const auto meta = ck::get<ck::Dict>(ckpt, ck::kMetaKey, "the checkpoint");
+    if (!ck::contains(meta, "hparams_archive")) return HParams{};
+    return ck::hparams_from_archive<HParams>(ck::get<std::string>(meta, "hparams_archive", ck::kMetaKey));
+  }
+
   detail::TrainerLink* require_link(const char* what) const {
     if (!trainer_link_ || !trainer_link_->trainer)
       throw std::logic_error(std::string(what) + " is only available while a Trainer runs this module");

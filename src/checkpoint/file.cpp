@@ -314,6 +314,50 @@ class LegacyChecksum {
   std::size_t budget_;
 };
 
+/// Recognises the formats a file is not, to say so.
+void check_head(const std::filesystem::path& path, std::string_view what) {
+  char head[4] = {};
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  const std::size_t n = f ? std::fread(head, 1, 4, f) : 0;
+  if (f) std::fclose(f);
+  if (n == 0) fail("is empty: expected the zip archive torch.save writes");
+  if (n >= 2 && head[0] == '\x80' && head[1] == '\x02')
+    fail("was written in torch.save's legacy format (PyTorch < 1.6, or _use_new_zipfile_serialization=False); "
+         "re-save it with torch.save(obj, path)");
+  if (n < 4 || std::memcmp(head, "PK\x03\x04", 4) != 0)
+    fail("is not a " + std::string(what) + ": expected the zip archive torch.save writes");
+}
+
+/// Whose file it is: format 2 is trusted with its digest, format 1 with its
+/// content checksum; anything else is foreign.
+void trust(ReadResult& out, bool digest_ok, std::size_t nodes) {
+  if (!out.value.isGenericDict()) return;
+  auto d = out.value.toGenericDict();
+  auto it = d.keyType()->kind() == c10::TypeKind::StringType ? d.find(std::string(kMetaKey)) : d.end();
+  if (it == d.end() || !it->value().isGenericDict()) return;
+  const auto m = it->value().toGenericDict();
+  const auto fmt = m.find(std::string("format_version"));
+  const int64_t version = fmt != m.end() && fmt->value().isInt() ? fmt->value().toInt() : 0;
+  if (version > kFormatVersion) {
+    const auto lib = m.find(std::string("library_version"));
+    fail("has format version " + std::to_string(version) + " (written by lightning-cpp " +
+         (lib != m.end() && lib->value().isString() ? lib->value().toStringRef() : std::string("?")) +
+         "); this build reads format versions up to " + std::to_string(kFormatVersion) + ": upgrade lightning-cpp");
+  }
+  if (version == kFormatVersion && digest_ok) {
+    out.trusted = true;
+  } else if (version == 1) {
+    const auto sum = m.find(std::string("checksum"));
+    if (sum != m.end() && sum->value().isInt()) {
+      LegacyChecksum legacy(16 * nodes + 1024);
+      if (legacy.of(d) != std::bit_cast<uint64_t>(sum->value().toInt()))
+        fail("is corrupt: its content does not match the checksum written with it");
+      out.trusted = true;
+    }
+  }
+  if (out.trusted) out.format_version = version;
+}
+
 std::string prefixed(std::string_view what, const std::filesystem::path& path) {
   return "lightning: " + std::string(what) + " '" + path.string() + "' ";
 }
@@ -325,18 +369,7 @@ ReadResult read_value(const std::filesystem::path& path, std::string_view what, 
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw CheckpointError(who + "does not exist (or is not a file)");
   try {
-    {  // Recognise the formats it is not, to say so.
-      char head[4] = {};
-      std::FILE* f = std::fopen(path.c_str(), "rb");
-      const std::size_t n = f ? std::fread(head, 1, 4, f) : 0;
-      if (f) std::fclose(f);
-      if (n == 0) fail("is empty: expected the zip archive torch.save writes");
-      if (n >= 2 && head[0] == '\x80' && head[1] == '\x02')
-        fail("was written in torch.save's legacy format (PyTorch < 1.6, or _use_new_zipfile_serialization=False); "
-             "re-save it with torch.save(obj, path)");
-      if (n < 4 || std::memcmp(head, "PK\x03\x04", 4) != 0)
-        fail("is not a " + std::string(what) + ": expected the zip archive torch.save writes");
-    }
+    check_head(path, what);
     ZipReader zip(path);
     if (const auto* order = zip.find("byteorder"))
       if (zip.read_string(*order, 16) != "little") fail("stores its tensors big-endian; expected little-endian");
@@ -354,34 +387,7 @@ ReadResult read_value(const std::filesystem::path& path, std::string_view what, 
     auto doc = pk::parse(zip.read_string(*pkl, limits.max_pickle), {.max_size = limits.max_pickle});
     Converter converter(doc, zip, limits.max_depth);
     out.value = converter.convert();
-    // Whose file it is: format 2 needs its digest; format 1 its content checksum.
-    if (out.value.isGenericDict()) {
-      auto d = out.value.toGenericDict();
-      auto it = d.keyType()->kind() == c10::TypeKind::StringType ? d.find(std::string(kMetaKey)) : d.end();
-      if (it != d.end() && it->value().isGenericDict()) {
-        const auto m = it->value().toGenericDict();
-        const auto fmt = m.find(std::string("format_version"));
-        const int64_t version = fmt != m.end() && fmt->value().isInt() ? fmt->value().toInt() : 0;
-        if (version > kFormatVersion) {
-          const auto lib = m.find(std::string("library_version"));
-          fail("has format version " + std::to_string(version) + " (written by lightning-cpp " +
-               (lib != m.end() && lib->value().isString() ? lib->value().toStringRef() : std::string("?")) +
-               "); this build reads format versions up to " + std::to_string(kFormatVersion) + ": upgrade lightning-cpp");
-        }
-        if (version == kFormatVersion && digest_ok) {
-          out.trusted = true;
-        } else if (version == 1) {
-          const auto sum = m.find(std::string("checksum"));
-          if (sum != m.end() && sum->value().isInt()) {
-            LegacyChecksum legacy(16 * converter.node_count() + 1024);
-            if (legacy.of(d) != std::bit_cast<uint64_t>(sum->value().toInt()))
-              fail("is corrupt: its content does not match the checksum written with it");
-            out.trusted = true;
-          }
-        }
-        if (out.trusted) out.format_version = version;
-      }
-    }
+    trust(out, digest_ok, converter.node_count());
     return out;
   } catch (const CheckpointError& e) {
     throw CheckpointError(who + e.what());

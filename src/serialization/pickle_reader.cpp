@@ -80,110 +80,136 @@ class Parser {
     for (;;) {
       at_ = pos_;
       const auto op = static_cast<unsigned char>(byte());
-      switch (op) {
-        case 0x80: proto(); break;                   // PROTO
-        case 0x95: bytes(8); break;                  // FRAME: a hint only
-        case '.': return stop();                     // STOP
-        case '(': marks_.push_back(stack_.size()); break;  // MARK
-        case '0': pop(); break;                      // POP
-        case '1': since_mark(); break;               // POP_MARK
-        case '2': stack_.push_back(top()); break;    // DUP
-        case 'N': push(Kind::none); break;           // NONE
-        case 0x88: push_int(Kind::boolean, 1); break;  // NEWTRUE
-        case 0x89: push_int(Kind::boolean, 0); break;  // NEWFALSE
-        case 'J': push_int(Kind::integer, static_cast<int32_t>(little(4))); break;  // BININT
-        case 'K': push_int(Kind::integer, static_cast<int64_t>(little(1))); break;  // BININT1
-        case 'M': push_int(Kind::integer, static_cast<int64_t>(little(2))); break;  // BININT2
-        case 0x8a: long_int(little(1)); break;       // LONG1
-        case 0x8b: long_int(little(4)); break;       // LONG4
-        case 'G': real(); break;                     // BINFLOAT
-        case 'X': text(little(4)); break;            // BINUNICODE
-        case 0x8c: text(little(1)); break;           // SHORT_BINUNICODE
-        case 0x8d: text(little(8)); break;           // BINUNICODE8
-        case 'T': case 'B': text(little(4)); break;  // BINSTRING, BINBYTES
-        case 'U': case 'C': text(little(1)); break;  // SHORT_BINSTRING, SHORT_BINBYTES
-        case 0x8e: text(little(8)); break;           // BINBYTES8
-        case ')': push(Kind::tuple); break;          // EMPTY_TUPLE
-        case 't': sequence(Kind::tuple, since_mark()); break;  // TUPLE
-        case 0x85: tuple_of(1); break;               // TUPLE1
-        case 0x86: tuple_of(2); break;               // TUPLE2
-        case 0x87: tuple_of(3); break;               // TUPLE3
-        case ']': push(Kind::list); break;           // EMPTY_LIST
-        case 'l': sequence(Kind::list, since_mark()); break;  // LIST
-        case 'a': {                                  // APPEND
-          const uint32_t v = pop();
-          append(top(), &v, 1);
-          break;
-        }
-        case 'e': {                                  // APPENDS
-          const auto vs = since_mark();
-          append(top(), vs.data(), vs.size());
-          break;
-        }
-        case '}': push(Kind::dict); break;           // EMPTY_DICT
-        case 'd': {                                  // DICT
-          const auto kv = since_mark();
-          const uint32_t d = push(Kind::dict);
-          set_items(d, kv.data(), kv.size());
-          break;
-        }
-        case 's': {                                  // SETITEM
-          uint32_t kv[2];
-          kv[1] = pop();
-          kv[0] = pop();
-          set_items(top(), kv, 2);
-          break;
-        }
-        case 'u': {                                  // SETITEMS
-          const auto kv = since_mark();
-          set_items(top(), kv.data(), kv.size());
-          break;
-        }
-        case 'q': memo_[static_cast<uint32_t>(little(1))] = top(); break;  // BINPUT
-        case 'r': memo_[static_cast<uint32_t>(little(4))] = top(); break;  // LONG_BINPUT
-        case 0x94: memo_[static_cast<uint32_t>(memo_.size())] = top(); break;  // MEMOIZE
-        case 'h': stack_.push_back(memo(little(1))); break;  // BINGET
-        case 'j': stack_.push_back(memo(little(4))); break;  // LONG_BINGET
-        case 'c': {                                  // GLOBAL
-          const auto module = line();
-          const auto name = line();
-          push_global(module, name);
-          break;
-        }
-        case 0x93: {                                 // STACK_GLOBAL
-          const uint32_t name = pop(), module = pop();
-          if (node(name).kind != Kind::string || node(module).kind != Kind::string)
-            fail("STACK_GLOBAL expects two strings");
-          push_global(node(module).text, node(name).text);
-          break;
-        }
-        case 'R': {                                  // REDUCE
-          const uint32_t args = pop(), callable = pop();
-          stack_.push_back(reduce(callable, args));
-          break;
-        }
-        case 0x81: {                                 // NEWOBJ
-          const uint32_t args = pop(), cls = pop();
-          stack_.push_back(new_object(cls, args));
-          break;
-        }
-        case 'b': {                                  // BUILD
-          const uint32_t state = pop();
-          build(top(), state);
-          break;
-        }
-        case 'Q': {                                  // BINPERSID
-          const uint32_t pid = pop();
-          stack_.push_back(persistent(pid));
-          break;
-        }
-        default:
-          fail("opcode 0x" + hex(op) + " is not one torch.save writes for a checkpoint");
-      }
+      if (op == '.') return stop();  // STOP
+      if (!stack_op(op) && !literal(op) && !container(op) && !memo_op(op) && !object(op))
+        fail("opcode 0x" + hex(op) + " is not one torch.save writes for a checkpoint");
     }
   }
 
  private:
+  bool stack_op(unsigned char op) {
+    switch (op) {
+      case 0x80: proto(); return true;                   // PROTO
+      case 0x95: bytes(8); return true;                  // FRAME: a hint only
+      case '(': marks_.push_back(stack_.size()); return true;  // MARK
+      case '0': pop(); return true;                      // POP
+      case '1': since_mark(); return true;               // POP_MARK
+      case '2': stack_.push_back(top()); return true;    // DUP
+      default: return false;
+    }
+  }
+
+  bool literal(unsigned char op) {
+    switch (op) {
+      case 'N': push(Kind::none); return true;           // NONE
+      case 0x88: push_int(Kind::boolean, 1); return true;  // NEWTRUE
+      case 0x89: push_int(Kind::boolean, 0); return true;  // NEWFALSE
+      case 'J': push_int(Kind::integer, static_cast<int32_t>(little(4))); return true;  // BININT
+      case 'K': push_int(Kind::integer, static_cast<int64_t>(little(1))); return true;  // BININT1
+      case 'M': push_int(Kind::integer, static_cast<int64_t>(little(2))); return true;  // BININT2
+      case 0x8a: long_int(little(1)); return true;       // LONG1
+      case 0x8b: long_int(little(4)); return true;       // LONG4
+      case 'G': real(); return true;                     // BINFLOAT
+      case 'X': text(little(4)); return true;            // BINUNICODE
+      case 0x8c: text(little(1)); return true;           // SHORT_BINUNICODE
+      case 0x8d: text(little(8)); return true;           // BINUNICODE8
+      case 'T': case 'B': text(little(4)); return true;  // BINSTRING, BINBYTES
+      case 'U': case 'C': text(little(1)); return true;  // SHORT_BINSTRING, SHORT_BINBYTES
+      case 0x8e: text(little(8)); return true;           // BINBYTES8
+      default: return false;
+    }
+  }
+
+  bool container(unsigned char op) {
+    switch (op) {
+      case ')': push(Kind::tuple); return true;          // EMPTY_TUPLE
+      case 't': sequence(Kind::tuple, since_mark()); return true;  // TUPLE
+      case 0x85: tuple_of(1); return true;               // TUPLE1
+      case 0x86: tuple_of(2); return true;               // TUPLE2
+      case 0x87: tuple_of(3); return true;               // TUPLE3
+      case ']': push(Kind::list); return true;           // EMPTY_LIST
+      case 'l': sequence(Kind::list, since_mark()); return true;  // LIST
+      case 'a': {                                        // APPEND
+        const uint32_t v = pop();
+        append(top(), &v, 1);
+        return true;
+      }
+      case 'e': {                                        // APPENDS
+        const auto vs = since_mark();
+        append(top(), vs.data(), vs.size());
+        return true;
+      }
+      case '}': push(Kind::dict); return true;           // EMPTY_DICT
+      case 'd': {                                        // DICT
+        const auto kv = since_mark();
+        set_items(push(Kind::dict), kv.data(), kv.size());
+        return true;
+      }
+      case 's': {                                        // SETITEM
+        uint32_t kv[2];
+        kv[1] = pop();
+        kv[0] = pop();
+        set_items(top(), kv, 2);
+        return true;
+      }
+      case 'u': {                                        // SETITEMS
+        const auto kv = since_mark();
+        set_items(top(), kv.data(), kv.size());
+        return true;
+      }
+      default: return false;
+    }
+  }
+
+  bool memo_op(unsigned char op) {
+    switch (op) {
+      case 'q': memo_[static_cast<uint32_t>(little(1))] = top(); return true;  // BINPUT
+      case 'r': memo_[static_cast<uint32_t>(little(4))] = top(); return true;  // LONG_BINPUT
+      case 0x94: memo_[static_cast<uint32_t>(memo_.size())] = top(); return true;  // MEMOIZE
+      case 'h': stack_.push_back(memo(little(1))); return true;  // BINGET
+      case 'j': stack_.push_back(memo(little(4))); return true;  // LONG_BINGET
+      default: return false;
+    }
+  }
+
+  bool object(unsigned char op) {
+    switch (op) {
+      case 'c': {  // GLOBAL
+        const auto module = line();
+        const auto name = line();
+        push_global(module, name);
+        return true;
+      }
+      case 0x93: {  // STACK_GLOBAL
+        const uint32_t name = pop(), module = pop();
+        if (node(name).kind != Kind::string || node(module).kind != Kind::string) fail("STACK_GLOBAL expects two strings");
+        push_global(node(module).text, node(name).text);
+        return true;
+      }
+      case 'R': {  // REDUCE
+        const uint32_t args = pop(), callable = pop();
+        stack_.push_back(reduce(callable, args));
+        return true;
+      }
+      case 0x81: {  // NEWOBJ
+        const uint32_t args = pop(), cls = pop();
+        stack_.push_back(new_object(cls, args));
+        return true;
+      }
+      case 'b': {  // BUILD
+        const uint32_t state = pop();
+        build(top(), state);
+        return true;
+      }
+      case 'Q': {  // BINPERSID
+        const uint32_t pid = pop();
+        stack_.push_back(persistent(pid));
+        return true;
+      }
+      default: return false;
+    }
+  }
+
   [[noreturn]] void fail(const std::string& what) const {
     throw CheckpointError("data.pkl, byte " + std::to_string(at_) + ": " + what);
   }

@@ -42,24 +42,6 @@ uint64_t le(const unsigned char* p, int n) {
   return v;
 }
 
-/// A bounds-checked cursor over bytes read from the file.
-struct Cursor {
-  const unsigned char* p;
-  std::size_t size, pos = 0;
-  const char* what;
-  uint64_t take(int n) {
-    if (size - pos < static_cast<std::size_t>(n)) bad(std::string("its ") + what + " is cut short");
-    const uint64_t v = le(p + pos, n);
-    pos += static_cast<std::size_t>(n);
-    return v;
-  }
-  std::string_view bytes(std::size_t n) {
-    if (size - pos < n) bad(std::string("its ") + what + " is cut short");
-    std::string_view s(reinterpret_cast<const char*>(p + pos), n);
-    pos += n;
-    return s;
-  }
-};
 
 /// a + b, or an error when it overflows.
 uint64_t add(uint64_t a, uint64_t b, const char* what) {
@@ -81,6 +63,25 @@ bool valid_name(std::string_view name, std::size_t max) {
 }
 
 }  // namespace
+
+/// A bounds-checked cursor over bytes read from the file.
+struct ZipReader::Cursor {
+  const unsigned char* p;
+  std::size_t size, pos = 0;
+  const char* what;
+  uint64_t take(int n) {
+    if (size - pos < static_cast<std::size_t>(n)) bad(std::string("its ") + what + " is cut short");
+    const uint64_t v = le(p + pos, n);
+    pos += static_cast<std::size_t>(n);
+    return v;
+  }
+  std::string_view bytes(std::size_t n) {
+    if (size - pos < n) bad(std::string("its ") + what + " is cut short");
+    std::string_view s(reinterpret_cast<const char*>(p + pos), n);
+    pos += n;
+    return s;
+  }
+};
 
 ZipReader::ZipReader(const std::filesystem::path& path, ZipLimits limits) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -119,7 +120,8 @@ void ZipReader::read_at(uint64_t offset, void* out, std::size_t size) const {
   }
 }
 
-void ZipReader::parse_directory(const ZipLimits& limits) {
+/// Where the central directory is, from the end record (and its ZIP64 form).
+ZipReader::Directory ZipReader::find_directory(const ZipLimits& limits) const {
   if (file_size_ < kEndSize) bad("is not a zip archive (too short to hold the zip directory)");
   // The end record sits in the last 22 + 65535 bytes (after it: only its comment).
   const std::size_t tail_size = static_cast<std::size_t>(std::min<uint64_t>(file_size_, kEndSize + 0xFFFF));
@@ -132,17 +134,18 @@ void ZipReader::parse_directory(const ZipLimits& limits) {
       break;
     }
   }
-  if (end_pos == std::string::npos)
-    bad("is truncated or not a zip archive: the zip directory at its end is missing");
+  if (end_pos == std::string::npos) bad("is truncated or not a zip archive: the zip directory at its end is missing");
   const uint64_t end_offset = file_size_ - tail_size + end_pos;
   Cursor end{&tail[end_pos], kEndSize, 0, "zip end record"};
   end.take(4);
   const uint64_t disk = end.take(2), cd_disk = end.take(2);
-  uint64_t entries_disk = end.take(2), entries = end.take(2);
-  uint64_t cd_size = end.take(4), cd_offset = end.take(4);
-  uint64_t directory_end = end_offset;
-  if (disk != 0 || cd_disk != 0 || entries_disk != entries) bad("is a multi-part zip archive; expected one file");
-
+  Directory d;
+  uint64_t entries_disk = end.take(2);
+  d.entries = end.take(2);
+  d.size = end.take(4);
+  d.offset = end.take(4);
+  d.end = end_offset;
+  if (disk != 0 || cd_disk != 0 || entries_disk != d.entries) bad("is a multi-part zip archive; expected one file");
   // ZIP64: a locator just before the end record points to the 64-bit end record.
   if (end_offset >= kZip64LocatorSize) {
     unsigned char loc[kZip64LocatorSize];
@@ -158,87 +161,104 @@ void ZipReader::parse_directory(const ZipLimits& limits) {
       c.take(8 + 2 + 2);
       if (c.take(4) != 0 || c.take(4) != 0) bad("is a multi-part zip archive; expected one file");
       entries_disk = c.take(8);
-      entries = c.take(8);
-      cd_size = c.take(8);
-      cd_offset = c.take(8);
-      if (entries_disk != entries) bad("is a multi-part zip archive; expected one file");
-      directory_end = z64_offset;
+      d.entries = c.take(8);
+      d.size = c.take(8);
+      d.offset = c.take(8);
+      if (entries_disk != d.entries) bad("is a multi-part zip archive; expected one file");
+      d.end = z64_offset;
     }
   }
-  if (entries == 0) bad("is an empty zip archive");
-  if (entries > limits.max_records) bad("has " + std::to_string(entries) + " records, more than the limit of " +
-                                        std::to_string(limits.max_records));
-  if (cd_offset > directory_end || cd_size != directory_end - cd_offset)
+  if (d.entries == 0) bad("is an empty zip archive");
+  if (d.entries > limits.max_records)
+    bad("has " + std::to_string(d.entries) + " records, more than the limit of " + std::to_string(limits.max_records));
+  if (d.offset > d.end || d.size != d.end - d.offset)
     bad("is corrupt: its zip directory's offset and size do not match the file");
-  if (cd_size / kCentralSize < entries) bad("is corrupt: its zip directory is too small for its record count");
+  if (d.size / kCentralSize < d.entries) bad("is corrupt: its zip directory is too small for its record count");
+  return d;
+}
 
-  std::vector<unsigned char> cd(static_cast<std::size_t>(cd_size));
-  read_at(cd_offset, cd.data(), cd.size());
+void ZipReader::parse_directory(const ZipLimits& limits) {
+  const Directory d = find_directory(limits);
+  std::vector<unsigned char> cd(static_cast<std::size_t>(d.size));
+  read_at(d.offset, cd.data(), cd.size());
   Cursor c{cd.data(), cd.size(), 0, "zip directory"};
-  records_.reserve(static_cast<std::size_t>(entries));
-  for (uint64_t i = 0; i < entries; ++i) {
+  records_.reserve(static_cast<std::size_t>(d.entries));
+  for (uint64_t i = 0; i < d.entries; ++i) {
     if (c.take(4) != kCentralSig) bad("is corrupt: zip directory entry " + std::to_string(i) + " has a bad signature");
-    c.take(2 + 2);
-    const uint64_t flags = c.take(2), method = c.take(2);
-    c.take(2 + 2);
-    const auto crc = static_cast<uint32_t>(c.take(4));
-    uint64_t comp = c.take(4), size = c.take(4);
-    const auto name_len = static_cast<std::size_t>(c.take(2)), extra_len = static_cast<std::size_t>(c.take(2));
-    const auto comment_len = static_cast<std::size_t>(c.take(2));
-    const uint64_t start_disk = c.take(2);
-    c.take(2 + 4);
-    uint64_t header = c.take(4);
-    const std::string_view name = c.bytes(name_len);
-    Cursor extra{reinterpret_cast<const unsigned char*>(c.bytes(extra_len).data()), extra_len, 0, "zip extra field"};
-    c.bytes(comment_len);
-    while (extra.size - extra.pos >= 4) {
-      const uint64_t id = extra.take(2), len = extra.take(2);
-      Cursor field{reinterpret_cast<const unsigned char*>(extra.bytes(static_cast<std::size_t>(len)).data()),
-                   static_cast<std::size_t>(len), 0, "ZIP64 extra field"};
-      if (id != 1) continue;
-      if (size == 0xFFFFFFFF) size = field.take(8);
-      if (comp == 0xFFFFFFFF) comp = field.take(8);
-      if (header == 0xFFFFFFFF) header = field.take(8);
-    }
-    const std::string shown(name.substr(0, 200));
-    if (!valid_name(name, limits.max_name)) bad("holds a record with an invalid name '" + shown + "'");
-    if (start_disk != 0) bad("is a multi-part zip archive; expected one file");
-    if (flags & 1) bad("holds an encrypted record '" + shown + "'");
-    if (method != 0)
-      bad("holds a compressed record '" + shown + "' (method " + std::to_string(method) +
-          "); torch.save stores records uncompressed: re-save the file with torch.save");
-    if (comp != size) bad("is corrupt: record '" + shown + "' has different stored and original sizes");
-
-    unsigned char local[kLocalSize];
-    if (header > cd_offset || cd_offset - header < kLocalSize) bad("is corrupt: record '" + shown + "' lies outside the file");
-    read_at(header, local, sizeof local);
-    Cursor l{local, sizeof local, 0, "record header"};
-    if (l.take(4) != kLocalSig) bad("is corrupt: record '" + shown + "' has no header");
-    l.take(2 + 2);
-    if (l.take(2) != method) bad("is corrupt: record '" + shown + "' has two different methods");
-    l.take(2 + 2 + 4 + 4 + 4);
-    const uint64_t local_name = l.take(2), local_extra = l.take(2);
-    if (local_name != name_len) bad("is corrupt: record '" + shown + "' has two different names");
-    std::string check(name_len, '\0');
-    const uint64_t name_at = add(header, kLocalSize, "record offset");
-    if (name_at > cd_offset || cd_offset - name_at < name_len) bad("is corrupt: record '" + shown + "' lies outside the file");
-    read_at(name_at, check.data(), name_len);
-    if (check != name) bad("is corrupt: record '" + shown + "' has two different names");
-    const uint64_t data = add(name_at, name_len + local_extra, "record offset");
-    if (data > cd_offset || cd_offset - data < size)
-      bad("is truncated or corrupt: record '" + shown + "' reaches past the records' end");
-
-    const auto slash = name.find('/');
-    if (slash == std::string_view::npos) bad("holds a record '" + shown + "' outside the archive's folder");
-    if (i == 0) prefix_ = std::string(name.substr(0, slash));
-    else if (name.substr(0, slash) != prefix_)
-      bad("holds records under two top-level folders ('" + prefix_ + "' and '" + std::string(name.substr(0, slash)) + "')");
-    records_.push_back({std::string(name.substr(slash + 1)), data, size, crc});
+    records_.push_back(parse_entry(c, d.offset, limits));
   }
   if (c.pos != c.size) bad("is corrupt: its zip directory has trailing bytes");
   std::sort(records_.begin(), records_.end(), [](const Record& a, const Record& b) { return a.name < b.name; });
   for (std::size_t i = 1; i < records_.size(); ++i)
     if (records_[i].name == records_[i - 1].name) bad("holds the record '" + records_[i].name + "' twice");
+}
+
+/// One directory entry (after its signature): checked against its local
+/// header, its data inside the records' part of the file.
+ZipReader::Record ZipReader::parse_entry(Cursor& c, uint64_t records_end, const ZipLimits& limits) {
+  c.take(2 + 2);
+  const uint64_t flags = c.take(2), method = c.take(2);
+  c.take(2 + 2);
+  const auto crc = static_cast<uint32_t>(c.take(4));
+  uint64_t comp = c.take(4), size = c.take(4);
+  const auto name_len = static_cast<std::size_t>(c.take(2)), extra_len = static_cast<std::size_t>(c.take(2));
+  const auto comment_len = static_cast<std::size_t>(c.take(2));
+  const uint64_t start_disk = c.take(2);
+  c.take(2 + 4);
+  uint64_t header = c.take(4);
+  const std::string_view name = c.bytes(name_len);
+  Cursor extra{reinterpret_cast<const unsigned char*>(c.bytes(extra_len).data()), extra_len, 0, "zip extra field"};
+  c.bytes(comment_len);
+  while (extra.size - extra.pos >= 4) {
+    const uint64_t id = extra.take(2), len = extra.take(2);
+    Cursor field{reinterpret_cast<const unsigned char*>(extra.bytes(static_cast<std::size_t>(len)).data()),
+                 static_cast<std::size_t>(len), 0, "ZIP64 extra field"};
+    if (id != 1) continue;
+    if (size == 0xFFFFFFFF) size = field.take(8);
+    if (comp == 0xFFFFFFFF) comp = field.take(8);
+    if (header == 0xFFFFFFFF) header = field.take(8);
+  }
+  const std::string shown(name.substr(0, 200));
+  if (!valid_name(name, limits.max_name)) bad("holds a record with an invalid name '" + shown + "'");
+  if (start_disk != 0) bad("is a multi-part zip archive; expected one file");
+  if (flags & 1) bad("holds an encrypted record '" + shown + "'");
+  if (method != 0)
+    bad("holds a compressed record '" + shown + "' (method " + std::to_string(method) +
+        "); torch.save stores records uncompressed: re-save the file with torch.save");
+  if (comp != size) bad("is corrupt: record '" + shown + "' has different stored and original sizes");
+  const uint64_t data = check_local_header(header, name, method, records_end);
+  if (data > records_end || records_end - data < size)
+    bad("is truncated or corrupt: record '" + shown + "' reaches past the records' end");
+  const auto slash = name.find('/');
+  if (slash == std::string_view::npos) bad("holds a record '" + shown + "' outside the archive's folder");
+  if (records_.empty()) prefix_ = std::string(name.substr(0, slash));
+  else if (name.substr(0, slash) != prefix_)
+    bad("holds records under two top-level folders ('" + prefix_ + "' and '" + std::string(name.substr(0, slash)) + "')");
+  return {std::string(name.substr(slash + 1)), data, size, crc};
+}
+
+/// The record's local header at `header` must repeat its name and method;
+/// returns where its data starts.
+uint64_t ZipReader::check_local_header(uint64_t header, std::string_view name, uint64_t method,
+                                       uint64_t records_end) const {
+  const std::string shown(name.substr(0, 200));
+  unsigned char local[kLocalSize];
+  if (header > records_end || records_end - header < kLocalSize) bad("is corrupt: record '" + shown + "' lies outside the file");
+  read_at(header, local, sizeof local);
+  Cursor l{local, sizeof local, 0, "record header"};
+  if (l.take(4) != kLocalSig) bad("is corrupt: record '" + shown + "' has no header");
+  l.take(2 + 2);
+  if (l.take(2) != method) bad("is corrupt: record '" + shown + "' has two different methods");
+  l.take(2 + 2 + 4 + 4 + 4);
+  const uint64_t local_name = l.take(2), local_extra = l.take(2);
+  if (local_name != name.size()) bad("is corrupt: record '" + shown + "' has two different names");
+  std::string check(name.size(), '\0');
+  const uint64_t name_at = add(header, kLocalSize, "record offset");
+  if (name_at > records_end || records_end - name_at < name.size())
+    bad("is corrupt: record '" + shown + "' lies outside the file");
+  read_at(name_at, check.data(), name.size());
+  if (check != name) bad("is corrupt: record '" + shown + "' has two different names");
+  return add(name_at, name.size() + local_extra, "record offset");
 }
 
 const ZipReader::Record* ZipReader::find(std::string_view name) const noexcept {
@@ -341,39 +361,47 @@ void ZipWriter::finish() {
   if (finished_) return;
   finished_ = true;
   const uint64_t cd_offset = offset_;
-  for (const auto& e : entries_) {
-    const bool big_size = e.size >= k32, big_offset = e.header_offset >= k32;
-    LittleEndian c;
-    c.put(kCentralSig, 4);
-    c.put(big_size || big_offset ? 45 : 20, 2);
-    c.put(big_size || big_offset ? 45 : 20, 2);
-    c.put(0, 2);
-    c.put(0, 2);
-    c.put(0, 4);
-    c.put(e.crc, 4);
-    c.put(big_size ? k32 : e.size, 4);
-    c.put(big_size ? k32 : e.size, 4);
-    c.put(e.full_name.size(), 2);
-    const uint64_t extra = (big_size ? 16 : 0) + (big_offset ? 8 : 0);
-    c.put(extra ? extra + 4 : 0, 2);
-    c.put(0, 2);  // comment
-    c.put(0, 2);  // disk
-    c.put(0, 2);
-    c.put(0, 4);
-    c.put(big_offset ? k32 : e.header_offset, 4);
-    c.out += e.full_name;
-    if (extra) {
-      c.put(1, 2);
-      c.put(extra, 2);
-      if (big_size) {
-        c.put(e.size, 8);
-        c.put(e.size, 8);
-      }
-      if (big_offset) c.put(e.header_offset, 8);
+  for (const auto& e : entries_) write_central_entry(e);
+  write_end(cd_offset, offset_ - cd_offset);
+}
+
+void ZipWriter::write_central_entry(const Entry& e) {
+  const bool big_size = e.size >= k32, big_offset = e.header_offset >= k32;
+  LittleEndian c;
+  c.put(kCentralSig, 4);
+  c.put(big_size || big_offset ? 45 : 20, 2);  // version made by
+  c.put(big_size || big_offset ? 45 : 20, 2);  // version needed
+  c.put(0, 2);                                  // flags
+  c.put(0, 2);                                  // stored
+  c.put(0, 4);                                  // time, date
+  c.put(e.crc, 4);
+  c.put(big_size ? k32 : e.size, 4);
+  c.put(big_size ? k32 : e.size, 4);
+  c.put(e.full_name.size(), 2);
+  const uint64_t extra = (big_size ? 16 : 0) + (big_offset ? 8 : 0);
+  c.put(extra ? extra + 4 : 0, 2);
+  c.put(0, 2);  // comment
+  c.put(0, 2);  // disk
+  c.put(0, 2);  // internal attributes
+  c.put(0, 4);  // external attributes
+  c.put(big_offset ? k32 : e.header_offset, 4);
+  c.out += e.full_name;
+  if (extra) {
+    c.put(1, 2);
+    c.put(extra, 2);
+    if (big_size) {
+      c.put(e.size, 8);
+      c.put(e.size, 8);
     }
-    emit(c.out.data(), c.out.size());
+    if (big_offset) c.put(e.header_offset, 8);
   }
-  const uint64_t cd_size = offset_ - cd_offset, n = entries_.size();
+  emit(c.out.data(), c.out.size());
+}
+
+/// The end record, preceded by its ZIP64 form and locator when counts or
+/// offsets do not fit the classic one.
+void ZipWriter::write_end(uint64_t cd_offset, uint64_t cd_size) {
+  const uint64_t n = entries_.size();
   const bool zip64 = n >= 0xFFFF || cd_size >= k32 || cd_offset >= k32;
   LittleEndian end;
   if (zip64) {

@@ -54,6 +54,11 @@ struct FakeTrainer {
   fs::path root;
   std::vector<std::string> saved;
   int64_t save_calls = 0;
+  L::strategy::Single single;  // one process: every collective the identity
+  fs::path resumed_from;
+
+  L::strategy::Single& strategy() { return single; }
+  const fs::path& ckpt_path() const { return resumed_from; }
 
   const std::map<std::string, torch::Tensor>& callback_metrics() { return metrics; }
   int64_t current_epoch() const { return epoch; }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <sstream>
 
 #include <lightning/serialization/zip.hpp>
@@ -259,4 +260,280 @@ TEST_CASE("what the library writes, torch.load reads back equal; our reader read
                           "== torch.bfloat16; torch.save(c, '" + (dir / "py.pt").string() + "')\" 2>&1";
   REQUIRE(std::system(cmd.c_str()) == 0);
   CHECK(same_value(ck::read_value(dir / "py.pt").value, d));
+}
+
+// ---------------------------------------------------------------- restore
+
+namespace {
+/// A stateful callback: its count must not change when a restore fails.
+struct Counter {
+  int64_t n = 0;
+  void on_train_batch_end(auto&, auto&, const auto&, const auto&, int64_t) { ++n; }
+  ck::Dict state_dict() const {
+    auto d = ck::make_dict();
+    d.insert("n", n);
+    return d;
+  }
+  void load_state_dict(const ck::Dict& d) { n = ck::get<int64_t>(d, "n", "Counter"); }
+};
+
+struct StepNet : L::LightningModule<StepNet> {
+  torch::nn::Linear fc{nullptr};
+  StepNet() { fc = register_module("fc", torch::nn::Linear(3, 2)); }
+  torch::Tensor training_step(const L::Batch& b, int64_t) { return F::mse_loss(fc->forward(b.data), b.target); }
+  void validation_step(const L::Batch&, int64_t) { log("val_loss", 1.0 / static_cast<double>(current_epoch() + 1)); }
+  auto configure_optimizers() {
+    torch::optim::SGD opt(parameters(), torch::optim::SGDOptions(0.1));
+    L::optim::MultiStepLR sched(opt, {.milestones = {2, 4}, .gamma = 0.5});
+    return std::pair{std::move(opt), std::move(sched)};
+  }
+};
+using CountingTrainer = L::Trainer<StepNet, L::Callbacks<Counter>, L::Loggers<>>;
+
+struct SaveMid {
+  fs::path path;
+  void on_train_batch_end(auto& t, auto&, const auto&, const auto&, int64_t i) {
+    if (i == 1 && !path.empty()) t.save_checkpoint(path);
+  }
+};
+
+/// A checkpoint of `StepNet` after one epoch (or mid-epoch, at batch 1), this build's own.
+fs::path step_checkpoint(const Scratch& dir, bool mid_epoch = false) {
+  auto data = small_data();
+  StepNet m;
+  const auto p = dir / (mid_epoch ? "mid.ckpt" : "epoch.ckpt");
+  L::Trainer<StepNet, L::Callbacks<Counter, SaveMid>, L::Loggers<>> t({.max_epochs = 1},
+                                                                       SaveMid{mid_epoch ? p : fs::path()});
+  t.fit(m, data);
+  if (!mid_epoch) t.save_checkpoint(p);
+  return p;
+}
+
+/// `path` rewritten (as this library writes: trusted) after `edit(checkpoint)`.
+fs::path edited(const fs::path& path, const std::string& name, const std::function<void(ck::Dict&)>& edit) {
+  auto c = ck::read_checkpoint(path);
+  REQUIRE(c.trusted);
+  auto d = c.value.toGenericDict();
+  edit(d);
+  const auto out = path.parent_path() / name;
+  ck::write_value(out, d);
+  REQUIRE(ck::read_checkpoint(out).trusted);
+  return out;
+}
+
+ck::Dict sub(const ck::Dict& d, const char* key) { return ck::get<ck::Dict>(d, key, "test"); }
+
+/// fit from `ckpt` must fail with `expected`, leaving the module's weights,
+/// and the callback's state, exactly as they were.
+void resume_fails_untouched(const fs::path& ckpt, const std::string& expected) {
+  auto data = small_data();
+  torch::manual_seed(42);
+  StepNet m;
+  const auto before = m.fc->weight.clone(), bias = m.fc->bias.clone();
+  CountingTrainer t({.max_epochs = 3}, Counter{.n = 7});
+  const std::string err = error_of([&] { t.fit(m, data, {.ckpt_path = ckpt.string()}); });
+  INFO(err);
+  CHECK(err.find("cannot resume from '" + ckpt.string() + "'") != std::string::npos);
+  CHECK(err.find(expected) != std::string::npos);
+  CHECK(torch::equal(m.fc->weight, before));
+  CHECK(torch::equal(m.fc->bias, bias));
+  CHECK(t.callback<Counter>().n == 7);
+  CHECK(t.current_epoch() == 0);
+  CHECK(t.global_step() == 0);
+}
+}  // namespace
+
+TEST_CASE("a failed resume leaves the weights, callbacks and trainer as they were, whatever part is bad") {
+  Scratch dir("all_or_nothing");
+  const auto good = step_checkpoint(dir);
+  // The optimizer's state is read after the weights in file order: a bad lr must still change nothing.
+  resume_fails_untouched(edited(good, "lr.ckpt",
+                                [](ck::Dict& d) {
+                                  auto groups = ck::get<ck::List>(ck::get<ck::List>(d, "optimizer_states", "t").get(0).toGenericDict(),
+                                                                  "param_groups", "t");
+                                  groups.get(0).toGenericDict().insert_or_assign(std::string("lr"), std::string("bad"));
+                                }),
+                         "'lr' in optimizer_states[0].param_groups[0] should be a float, found a str");
+  // A scheduler after a good optimizer: the optimizer is put back.
+  resume_fails_untouched(edited(good, "sched.ckpt",
+                                [](ck::Dict& d) {
+                                  ck::get<ck::List>(d, "lr_schedulers", "t").get(0).toGenericDict().insert_or_assign(
+                                      std::string("gamma"), std::string("x"));
+                                }),
+                         "lr_schedulers[0]");
+  // A callback's state after the optimizer and scheduler.
+  resume_fails_untouched(edited(good, "callback.ckpt",
+                                [](ck::Dict& d) {
+                                  auto cbs = sub(d, "callbacks");
+                                  for (const auto& e : cbs) e.value().toGenericDict().insert_or_assign(std::string("n"), 1.5);
+                                }),
+                         "'n' in Counter should be an int");
+  const auto mid = step_checkpoint(dir, /*mid_epoch=*/true);
+  resume_fails_untouched(edited(mid, "ranks.ckpt", [](ck::Dict& d) { sub(d, "lightning_cpp").insert_or_assign(std::string("world_size"), int64_t{2}); }),
+                         "saved mid-epoch by 2 process(es)");
+  resume_fails_untouched(edited(good, "shape.ckpt",
+                                [](ck::Dict& d) { sub(d, "state_dict").insert_or_assign(std::string("fc.bias"), torch::zeros({5})); }),
+                         "size mismatch for fc.bias");
+}
+
+TEST_CASE("numbers from a checkpoint are checked before they are used: counts, milestones, phases, generator states") {
+  Scratch dir("bounds");
+  const auto good = step_checkpoint(dir);
+  resume_fails_untouched(edited(good, "negative_epoch.ckpt", [](ck::Dict& d) { d.insert_or_assign(std::string("epoch"), -(int64_t{1} << 62)); }),
+                         "'epoch' (-4611686018427387904) and 'global_step' (");
+  resume_fails_untouched(edited(good, "milestones.ckpt",
+                                [](ck::Dict& d) {
+                                  auto m = ck::make_int_dict();
+                                  m.insert(int64_t{2}, int64_t{100000000});
+                                  ck::get<ck::List>(d, "lr_schedulers", "t").get(0).toGenericDict().insert_or_assign(
+                                      std::string("milestones"), m);
+                                }),
+                         "repeats milestone 2 100000000 times");
+  resume_fails_untouched(edited(good, "phase.ckpt", [](ck::Dict& d) { sub(sub(d, "lightning_cpp"), "fit_state").insert_or_assign(std::string("phase"), int64_t{9}); }),
+                         "'phase' in lightning_cpp.fit_state is 9");
+  resume_fails_untouched(edited(good, "rng.ckpt",
+                                [](ck::Dict& d) {
+                                  sub(sub(d, "lightning_cpp"), "rng_states").insert_or_assign(std::string("torch"), torch::zeros({3}, torch::kByte));
+                                }),
+                         "rng_states.torch should be a uint8 tensor");
+  resume_fails_untouched(edited(good, "results.ckpt",
+                                [](ck::Dict& d) {
+                                  auto e = ck::make_dict();
+                                  for (auto [k, v] : {std::pair{"name", c10::IValue(std::string("x"))}, {"fx", c10::IValue(int64_t{999})},
+                                                      {"on_step", c10::IValue(true)}, {"on_epoch", c10::IValue(true)},
+                                                      {"prog_bar", c10::IValue(false)}, {"logger", c10::IValue(true)},
+                                                      {"reduce", c10::IValue(int64_t{0})}, {"sync_dist", c10::IValue(false)},
+                                                      {"step_fresh", c10::IValue(false)}, {"cumulated_batch_size", c10::IValue(int64_t{1})}})
+                                    e.insert(k, v);
+                                  auto list = ck::make_list();
+                                  list.push_back(e);
+                                  sub(sub(d, "lightning_cpp"), "results").insert_or_assign(std::string("entries"), list);
+                                }),
+                         "names hook 999");
+}
+
+namespace {
+struct WideParams {
+  int64_t hidden = 4;
+};
+}  // namespace
+BOOST_HANA_ADAPT_STRUCT(WideParams, hidden);
+namespace {
+struct WideNet : L::LightningModule<WideNet, WideParams> {
+  torch::nn::Linear fc{nullptr};
+  explicit WideNet(WideParams p = {}) : LightningModule(p) { fc = register_module("fc", torch::nn::Linear(2, p.hidden)); }
+  torch::Tensor training_step(const L::Batch& b, int64_t) { return fc->forward(b.data).sum(); }
+  auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.1)); }
+};
+}  // namespace
+
+TEST_CASE("hyperparameters from a file cannot allocate what the weights do not justify") {
+  Scratch dir("hparams");
+  WideNet m;
+  L::BareTrainer<WideNet> t({.max_epochs = 1});
+  auto x = torch::randn({4, 2});
+  t.fit(m, L::data::TensorLoader<2>({x, x}, {.batch_size = 2}));
+  const auto good = dir / "wide.ckpt";
+  t.save_checkpoint(good);
+  CHECK(WideNet::load_from_checkpoint(good).hparams().hidden == 4);
+  // hidden = 2^26: Linear(2, 2^26) would take 512 MiB for a file of a few KB.
+  const auto wide = edited(good, "wide_hidden.ckpt", [](ck::Dict& d) {
+    sub(d, "lightning_cpp").insert_or_assign(std::string("hparams_archive"),
+                                             ck::hparams_to_archive(WideParams{.hidden = int64_t{1} << 26}));
+  });
+  const std::string err = error_of([&] { (void)WideNet::load_from_checkpoint(wide); });
+  CHECK(err.find("the hyperparameters do not match the weights") != std::string::npos);
+  INFO(err);
+  // A string length of 2e9 in the archive: an error, not a 2 GB allocation.
+  const std::string huge = "22 serialization::archive 18 0 0 1 6 hidden 2000000000 1";
+  CHECK(error_of([&] { (void)ck::hparams_from_archive<WideParams>(huge); }).find("reaches past the archive's end") !=
+        std::string::npos);
+  CHECK(error_of([&] { (void)ck::hparams_from_archive<WideParams>("22 serialization::archive 18 0 0 99999999999 "); })
+            .find("claims 99999999999 fields") != std::string::npos);
+}
+
+namespace {
+struct LogsOnSave : StepNet {
+  void on_save_checkpoint(ck::Dict&) { log("x", 1.0); }
+};
+}  // namespace
+
+TEST_CASE("log() in on_save_checkpoint is refused, as in Lightning") {
+  Scratch dir("log_on_save");
+  auto data = small_data();
+  LogsOnSave m;
+  L::Trainer<LogsOnSave, L::Callbacks<SaveMid>, L::Loggers<>> t({.max_epochs = 1}, SaveMid{dir / "x.ckpt"});
+  CHECK_THROWS_WITH(t.fit(m, data), doctest::Contains("You can't `log()` inside `on_save_checkpoint`"));
+}
+
+// ---------------------------------------------------------------- files named by a checkpoint
+
+namespace {
+std::set<std::string> names_in(const fs::path& d) {
+  std::set<std::string> out;
+  for (const auto& e : fs::directory_iterator(d)) out.insert(e.path().filename().string());
+  return out;
+}
+using CheckpointingTrainer = L::Trainer<StepNet, L::Callbacks<L::ModelCheckpoint>, L::Loggers<>>;
+L::ModelCheckpoint top1(const fs::path& dir) {
+  return L::ModelCheckpoint({.dirpath = dir, .filename = "{epoch}", .monitor = "val_loss", .save_top_k = 1});
+}
+}  // namespace
+
+TEST_CASE("ModelCheckpoint never deletes the checkpoint training resumed from") {
+  Scratch dir("resumed_from");
+  auto data = small_data();
+  const auto ckpts = dir / "ckpts";
+  {
+    StepNet m;
+    CheckpointingTrainer t({.max_epochs = 1, .num_sanity_val_steps = 0}, top1(ckpts));
+    t.fit(m, data, data);
+  }
+  REQUIRE(names_in(ckpts) == std::set<std::string>{"epoch=0.ckpt"});
+  // Resumed from epoch=0.ckpt, epoch 1 scores better: top-1 would delete the file it resumed from.
+  StepNet m;
+  CheckpointingTrainer t({.max_epochs = 2, .num_sanity_val_steps = 0}, top1(ckpts));
+  t.fit(m, data, data, {.ckpt_path = (ckpts / "epoch=0.ckpt").string()});
+  CHECK(t.ckpt_path() == ckpts / "epoch=0.ckpt");
+  CHECK(names_in(ckpts) == std::set<std::string>{"epoch=0.ckpt", "epoch=1.ckpt"});
+}
+
+TEST_CASE("paths restored from a checkpoint are deleted only if they are this callback's checkpoint files") {
+  Scratch dir("hostile_paths");
+  auto data = small_data();
+  const auto ckpts = dir / "ckpts";
+  {
+    StepNet m;
+    CheckpointingTrainer t({.max_epochs = 1, .num_sanity_val_steps = 0}, top1(ckpts));
+    t.fit(m, data, data);
+  }
+  spit(dir / "unrelated.ckpt", "PK\x03\x04 someone else's file");
+  spit(ckpts / "notes.txt", "PK\x03\x04 not a checkpoint name");
+  fs::create_directories(ckpts / "sub.ckpt");
+  // The callback's state now names the directory itself, a file outside it,
+  // a file of another kind, and a directory, as the ones to drop next.
+  const auto hostile = edited(ckpts / "epoch=0.ckpt", "hostile.ckpt", [&](ck::Dict& d) {
+    for (const auto& e : sub(d, "callbacks")) {
+      auto state = e.value().toGenericDict();
+      auto best = ck::make_dict();
+      const std::string kth = (ckpts / ".." / "unrelated.ckpt").string();
+      best.insert(kth, torch::tensor(5.0));
+      state.insert_or_assign(std::string("best_k_models"), best);
+      state.insert_or_assign(std::string("kth_best_model_path"), kth);
+      state.insert_or_assign(std::string("kth_value"), torch::tensor(5.0));
+      state.insert_or_assign(std::string("best_model_path"), (ckpts / "notes.txt").string());
+      state.insert_or_assign(std::string("last_model_path"), (ckpts / ".").string());
+    }
+  });
+  fs::remove(ckpts / "epoch=0.ckpt");
+  StepNet m;
+  L::Trainer<StepNet, L::Callbacks<L::ModelCheckpoint>, L::Loggers<>> t(
+      {.max_epochs = 3, .num_sanity_val_steps = 0},
+      L::ModelCheckpoint({.dirpath = ckpts, .filename = "{epoch}", .monitor = "val_loss", .save_last = true, .save_top_k = 1}));
+  t.fit(m, data, data, {.ckpt_path = hostile.string()});
+  CHECK(fs::exists(dir / "unrelated.ckpt"));
+  CHECK(fs::exists(ckpts / "notes.txt"));
+  CHECK(fs::is_directory(ckpts / "sub.ckpt"));
+  CHECK(fs::exists(ckpts / "epoch=2.ckpt"));
+  CHECK(fs::exists(ckpts / "last.ckpt"));
 }

@@ -151,8 +151,7 @@ class EarlyStopping {
     auto [stop, reason] = current.scalar_type() == torch::kDouble ? evaluate<double>(current.item<double>())
                                                                   : evaluate<float>(current.item<float>());
     // Every process stops if any does.
-    if constexpr (requires { trainer.strategy().reduce_boolean_decision(stop, false); })
-      stop = trainer.strategy().reduce_boolean_decision(stop, false);
+    stop = trainer.strategy().reduce_boolean_decision(stop, false);
     trainer.should_stop = trainer.should_stop || stop;
     if (stop) {
       stopped_epoch_ = trainer.current_epoch();

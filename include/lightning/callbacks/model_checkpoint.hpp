@@ -143,8 +143,7 @@ class ModelCheckpoint {
     if (time_interval_set())
       skip_time = !last_time_checked_ || std::chrono::duration<double>(now - *last_time_checked_) < *opts_.train_time_interval;
     // Clocks differ across ranks: save when any rank's interval is up, on every rank (saving is collective).
-    if constexpr (requires { trainer.strategy().reduce_boolean_decision(true, true); })
-      if (time_interval_set()) skip_time = trainer.strategy().reduce_boolean_decision(skip_time, /*all=*/true);
+    if (time_interval_set()) skip_time = trainer.strategy().reduce_boolean_decision(skip_time, /*all=*/true);
     if (skip_batch && skip_time) return;
     if (!skip_time) last_time_checked_ = now;
     auto candidates = monitor_candidates(trainer);
@@ -395,8 +394,7 @@ class ModelCheckpoint {
       if (p == kth_best_model_path_) kth = s, found = true;
     if (!found) throw std::logic_error("ModelCheckpoint: kth_best_model_path '" + kth_best_model_path_ + "' is not among the kept checkpoints");
     bool better = opts_.mode == Mode::min ? *current < kth : *current > kth;
-    if constexpr (requires { trainer.strategy().reduce_boolean_decision(better, true); })
-      better = trainer.strategy().reduce_boolean_decision(better, true);
+    better = trainer.strategy().reduce_boolean_decision(better, true);
     return better;
   }
 
@@ -548,10 +546,8 @@ class ModelCheckpoint {
     std::error_code ec;
     const fs::path prev = fs::absolute(previous, ec).lexically_normal();
     if (ec || !prev.has_filename() || prev.extension() != ".ckpt") return false;
-    if constexpr (requires { fs::path(trainer.ckpt_path()); }) {
-      const fs::path resume(trainer.ckpt_path());
-      if (!resume.empty() && fs::absolute(resume, ec).lexically_normal() == prev) return false;
-    }
+    const fs::path resume(trainer.ckpt_path());
+    if (!resume.empty() && fs::absolute(resume, ec).lexically_normal() == prev) return false;
     fs::path dir = fs::absolute(*dirpath_, ec).lexically_normal();
     if (!dir.has_filename()) dir = dir.parent_path();
     const auto rel = prev.lexically_relative(dir);

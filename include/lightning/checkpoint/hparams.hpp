@@ -25,6 +25,7 @@
 
 #include "../loggers/detail/hparams.hpp"
 #include "dict.hpp"
+#include "hparams_archive.hpp"
 
 namespace lightning::checkpoint {
 
@@ -78,9 +79,9 @@ bool from_text(const std::string& s, T& out) {
   }
 }
 
-/// A Hana-reflected struct as Boost sees it: the field count, then each
-/// field as (name, text). Loading matches by name, so fields added since
-/// keep their defaults and removed ones are skipped.
+/// A Hana-reflected struct as Boost writes it: the field count, then each
+/// field as (name, text). Reading is parse_reflected_archive's (bounded, by
+/// name: fields added since keep their defaults, removed ones are skipped).
 template <class H>
 struct ReflectedHParams {
   H* h;
@@ -99,24 +100,6 @@ struct ReflectedHParams {
     }
   }
 
-  template <class Ar>
-  void load(Ar& ar, const unsigned /*version*/) {
-    std::size_t n = 0;
-    ar >> n;
-    for (std::size_t i = 0; i < n; ++i) {
-      std::string name, text;
-      ar >> name >> text;
-      if constexpr (boost::hana::Struct<H>::value) {
-        boost::hana::for_each(boost::hana::accessors<H>(), [&](auto pair) {
-          if (name != boost::hana::to<char const*>(boost::hana::first(pair))) return;
-          auto& field = boost::hana::second(pair)(*h);
-          if (!from_text(text, field))
-            throw CheckpointError("lightning: checkpoint: hyperparameter '" + name + "' holds '" + text +
-                                  "', which does not fit the field's type");
-        });
-      }
-    }
-  }
   BOOST_SERIALIZATION_SPLIT_MEMBER()
 };
 
@@ -139,20 +122,31 @@ std::string hparams_to_archive(const H& h) {
 }
 
 /// Rebuilds hyperparameters from hparams_to_archive()'s text, starting from
-/// `h` (so fields the archive lacks keep their defaults).
+/// `h` (so fields the archive lacks keep their defaults). A Hana-reflected
+/// struct's archive is read by a bounded parser of the library's own;
+/// a struct with its own Boost `serialize` is read by Boost (trusted input only).
 template <class H>
 H hparams_from_archive(const std::string& text, H h = H{}) {
-  try {
-    std::istringstream in(text);
-    boost::archive::text_iarchive ar(in);
-    if constexpr (BoostSerializable<H>) {
+  if constexpr (BoostSerializable<H>) {
+    try {
+      std::istringstream in(text);
+      boost::archive::text_iarchive ar(in);
       ar >> h;
-    } else {
-      detail::ReflectedHParams<H> wrapped{&h};
-      ar >> wrapped;
+    } catch (const boost::archive::archive_exception& e) {
+      throw CheckpointError(std::string("lightning: checkpoint: the hyperparameters archive is corrupt: ") + e.what());
     }
-  } catch (const boost::archive::archive_exception& e) {
-    throw CheckpointError(std::string("lightning: checkpoint: the hyperparameters archive is corrupt: ") + e.what());
+  } else {
+    for (const auto& [name, value] : detail::parse_reflected_archive(text)) {
+      if constexpr (boost::hana::Struct<H>::value) {
+        boost::hana::for_each(boost::hana::accessors<H>(), [&](auto pair) {
+          if (name != boost::hana::to<char const*>(boost::hana::first(pair))) return;
+          auto& field = boost::hana::second(pair)(h);
+          if (!detail::from_text(value, field))
+            throw CheckpointError("lightning: checkpoint: hyperparameter '" + name + "' holds '" + value.substr(0, 100) +
+                                  "', which does not fit the field's type");
+        });
+      }
+    }
   }
   return h;
 }

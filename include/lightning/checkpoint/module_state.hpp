@@ -92,6 +92,14 @@ inline std::vector<std::pair<torch::Tensor, torch::Tensor>> stage_module_state_d
   return copies;
 }
 
+/// The bytes the tensors of a state dict take.
+inline std::size_t tensor_bytes(const Dict& state) {
+  std::size_t n = 0;
+  for (const auto& e : state)
+    if (e.value().isTensor()) n += e.value().toTensor().nbytes();
+  return n;
+}
+
 /// Makes the copies stage_module_state_dict returned.
 inline void apply_module_state_dict(const std::vector<std::pair<torch::Tensor, torch::Tensor>>& copies) {
   torch::NoGradGuard no_grad;

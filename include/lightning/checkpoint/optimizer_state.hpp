@@ -9,6 +9,8 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "dict.hpp"
 
@@ -175,7 +177,9 @@ inline std::string state_key(const torch::Tensor& p) { return c10::guts::to_stri
 }  // namespace detail
 
 /// `optimizer.state_dict()` as PyTorch lays it out. Optimizers without a
-/// codec are stored through LibTorch's archive under "lightning_cpp_archive".
+/// codec are stored through LibTorch's archive under "lightning_cpp_archive",
+/// which LibTorch's own reader loads back: unlike the rest of a checkpoint,
+/// not bounded against hostile bytes (give such an optimizer a codec).
 template <class Opt>
 Dict optimizer_state_dict(Opt& opt) {
   Dict out = make_dict();
@@ -217,13 +221,59 @@ Dict optimizer_state_dict(Opt& opt) {
   return out;
 }
 
+namespace detail {
+/// One parameter group's options and its parameters' states, decoded (not applied).
+template <class C>
+struct DecodedGroup {
+  std::unique_ptr<torch::optim::OptimizerOptions> options;
+  std::vector<std::pair<std::string, std::unique_ptr<typename C::state_type>>> states;
+};
+
+template <class C>
+DecodedGroup<C> decode_group(const torch::optim::OptimizerParamGroup& own, const c10::IValue& gv, const Dict& state,
+                             const std::string& where, const std::string& gw) {
+  using S = typename C::state_type;
+  if (!gv.isGenericDict()) throw CheckpointError("lightning: checkpoint: " + gw + " should be a dict");
+  const auto gd = gv.toGenericDict();
+  const auto ids = at(gd, "params", gw);
+  if (!ids.isList()) throw CheckpointError("lightning: checkpoint: " + gw + ".params should be a list");
+  const auto id_list = ids.toList();
+  const auto& params = own.params();
+  if (id_list.size() != params.size())
+    throw CheckpointError("lightning: checkpoint: " + gw + " has " + std::to_string(id_list.size()) +
+                          " parameters, the optimizer's group has " + std::to_string(params.size()));
+  DecodedGroup<C> out;
+  auto o = std::make_unique<typename C::options_type>(static_cast<const typename C::options_type&>(own.options()));
+  C::load_options(*o, gd, gw);
+  out.options = std::move(o);
+  for (std::size_t pi = 0; pi < params.size(); ++pi) {
+    const c10::IValue idv = id_list.get(pi);
+    if (!idv.isInt()) throw CheckpointError("lightning: checkpoint: " + gw + ".params should hold ints");
+    auto it = state.find(idv.toInt());
+    if (it == state.end()) continue;  // a parameter that never had a step
+    const std::string sw = where + ".state[" + std::to_string(idv.toInt()) + "]";
+    if (!it->value().isGenericDict()) throw CheckpointError("lightning: checkpoint: " + sw + " should be a dict");
+    auto s = std::make_unique<S>();
+    C::load_state(*s, it->value().toGenericDict(), sw);
+    for (const auto& e : it->value().toGenericDict()) {
+      if (!e.value().isTensor() || e.value().toTensor().dim() == 0) continue;
+      if (e.value().toTensor().sizes() != params[pi].sizes())
+        throw CheckpointError("lightning: checkpoint: " + sw + "." + e.key().toStringRef() + " has shape " +
+                              c10::str(e.value().toTensor().sizes()) + ", the parameter has shape " +
+                              c10::str(params[pi].sizes()));
+    }
+    out.states.emplace_back(state_key(params[pi]), std::move(s));
+  }
+  return out;
+}
+}  // namespace detail
+
 /// Restores `opt` from optimizer_state_dict()'s layout, checking group and
 /// parameter counts and every state tensor's shape before changing anything.
 template <class Opt>
 void load_optimizer_state_dict(Opt& opt, const Dict& sd, const std::string& where = "optimizer_states[0]") {
   if constexpr (HasOptimizerCodec<Opt>) {
     using C = OptimizerCodec<Opt>;
-    using S = typename C::state_type;
     auto groups = get<List>(sd, "param_groups", where);
     auto state = get<Dict>(sd, "state", where);
     auto& own = opt.param_groups();
@@ -231,56 +281,32 @@ void load_optimizer_state_dict(Opt& opt, const Dict& sd, const std::string& wher
       throw CheckpointError("lightning: checkpoint: " + where + " has " + std::to_string(groups.size()) +
                             " parameter groups, the optimizer has " + std::to_string(own.size()));
     // Decode everything first: a mismatch must leave the optimizer as it was.
-    std::vector<std::pair<std::string, std::unique_ptr<S>>> states;
-    std::vector<std::unique_ptr<torch::optim::OptimizerOptions>> options;
-    for (std::size_t gi = 0; gi < own.size(); ++gi) {
-      const std::string gw = where + ".param_groups[" + std::to_string(gi) + "]";
-      const c10::IValue gv = groups.get(gi);
-      if (!gv.isGenericDict()) throw CheckpointError("lightning: checkpoint: " + gw + " should be a dict");
-      const auto gd = gv.toGenericDict();
-      const auto ids = at(gd, "params", gw);
-      if (!ids.isList()) throw CheckpointError("lightning: checkpoint: " + gw + ".params should be a list");
-      const auto id_list = ids.toList();
-      const auto& params = own[gi].params();
-      if (id_list.size() != params.size())
-        throw CheckpointError("lightning: checkpoint: " + gw + " has " + std::to_string(id_list.size()) +
-                              " parameters, the optimizer's group has " + std::to_string(params.size()));
-      auto o = std::make_unique<typename C::options_type>(static_cast<const typename C::options_type&>(own[gi].options()));
-      C::load_options(*o, gd, gw);
-      options.push_back(std::move(o));
-      for (std::size_t pi = 0; pi < params.size(); ++pi) {
-        const c10::IValue idv = id_list.get(pi);
-        if (!idv.isInt()) throw CheckpointError("lightning: checkpoint: " + gw + ".params should hold ints");
-        auto it = state.find(idv.toInt());
-        if (it == state.end()) continue;  // a parameter that never had a step
-        const std::string sw = where + ".state[" + std::to_string(idv.toInt()) + "]";
-        if (!it->value().isGenericDict()) throw CheckpointError("lightning: checkpoint: " + sw + " should be a dict");
-        auto s = std::make_unique<S>();
-        C::load_state(*s, it->value().toGenericDict(), sw);
-        for (const auto& e : it->value().toGenericDict()) {
-          if (!e.value().isTensor() || e.value().toTensor().dim() == 0) continue;
-          if (e.value().toTensor().sizes() != params[pi].sizes())
-            throw CheckpointError("lightning: checkpoint: " + sw + "." + e.key().toStringRef() + " has shape " +
-                                  c10::str(e.value().toTensor().sizes()) + ", the parameter has shape " +
-                                  c10::str(params[pi].sizes()));
-        }
-        states.emplace_back(detail::state_key(params[pi]), std::move(s));
-      }
-    }
-    for (std::size_t gi = 0; gi < own.size(); ++gi) own[gi].set_options(std::move(options[gi]));
+    std::vector<detail::DecodedGroup<C>> decoded;
+    for (std::size_t gi = 0; gi < own.size(); ++gi)
+      decoded.push_back(detail::decode_group<C>(own[gi], groups.get(gi), state, where,
+                                                where + ".param_groups[" + std::to_string(gi) + "]"));
     opt.state().clear();
-    for (auto& [k, s] : states) opt.state()[k] = std::move(s);
+    for (std::size_t gi = 0; gi < own.size(); ++gi) {
+      own[gi].set_options(std::move(decoded[gi].options));
+      for (auto& [k, s] : decoded[gi].states) opt.state()[k] = std::move(s);
+    }
   } else if constexpr (std::is_base_of_v<torch::optim::Optimizer, Opt>) {
     const auto blob = get<torch::Tensor>(sd, "lightning_cpp_archive", where).contiguous();
-    torch::serialize::InputArchive archive;
-    archive.load_from(static_cast<const char*>(blob.data_ptr()), static_cast<std::size_t>(blob.numel()));
-    opt.load(archive);
+    if (blob.scalar_type() != torch::kByte || blob.dim() != 1)
+      throw CheckpointError("lightning: checkpoint: " + where + ".lightning_cpp_archive should be a uint8 tensor");
     const auto lrs = get<List>(sd, "lrs", where);
     auto& own = opt.param_groups();
     if (lrs.size() != own.size())
       throw CheckpointError("lightning: checkpoint: " + where + " has " + std::to_string(lrs.size()) +
                             " parameter groups, the optimizer has " + std::to_string(own.size()));
-    for (std::size_t i = 0; i < own.size(); ++i) own[i].options().set_lr(lrs.get(i).toDouble());
+    torch::serialize::InputArchive archive;
+    archive.load_from(static_cast<const char*>(blob.data_ptr()), static_cast<std::size_t>(blob.numel()));
+    opt.load(archive);
+    for (std::size_t i = 0; i < own.size(); ++i) {
+      const c10::IValue lr = lrs.get(i);
+      if (!lr.isDouble()) throw CheckpointError("lightning: checkpoint: " + where + ".lrs should hold floats");
+      own[i].options().set_lr(lr.toDouble());
+    }
   }
 }
 

@@ -55,9 +55,19 @@ class MultiStepLR : public detail::LRScheduler<MultiStepLR> {
     std::vector<int64_t> milestones;
     const auto& m = r.get("milestones");
     if (m.isGenericDict()) {
+      // PyTorch's Counter {milestone: count}: counts from a file are bounded
+      // before they are expanded (a count of 1e8 would allocate gigabytes).
+      constexpr int64_t kMaxMilestones = 1'000'000;
+      int64_t total = 0;
       for (const auto& e : m.toGenericDict()) {
         if (!e.key().isInt() || !e.value().isInt()) throw r.ill_typed("milestones", "a dict of int: int", m);
-        for (int64_t c = 0; c < e.value().toInt(); ++c) milestones.push_back(e.key().toInt());
+        const int64_t count = e.value().toInt();
+        if (count < 0 || count > kMaxMilestones - total)
+          throw r.invalid("milestones", "repeats milestone " + std::to_string(e.key().toInt()) + " " +
+                                            std::to_string(count) + " times; expected at most " +
+                                            std::to_string(kMaxMilestones) + " milestones in all");
+        total += count;
+        for (int64_t c = 0; c < count; ++c) milestones.push_back(e.key().toInt());
       }
     } else if (m.isList()) {
       milestones = r.integers("milestones");

@@ -51,8 +51,15 @@ class ZipReader {
   std::string read_string(const Record& record, uint64_t max_size) const;
 
  private:
+  struct Directory {
+    uint64_t entries, size, offset, end;  // end: where the directory must end
+  };
+  struct Cursor;
   void read_at(uint64_t offset, void* out, std::size_t size) const;
+  Directory find_directory(const ZipLimits& limits) const;
   void parse_directory(const ZipLimits& limits);
+  Record parse_entry(Cursor& c, uint64_t records_end, const ZipLimits& limits);
+  uint64_t check_local_header(uint64_t header, std::string_view name, uint64_t method, uint64_t records_end) const;
 
   int fd_ = -1;
   uint64_t file_size_ = 0;
@@ -88,6 +95,8 @@ class ZipWriter {
     uint32_t crc;
   };
   void emit(const void* data, std::size_t size);
+  void write_central_entry(const Entry& e);
+  void write_end(uint64_t cd_offset, uint64_t cd_size);
 
   std::string prefix_;
   Sink sink_;
