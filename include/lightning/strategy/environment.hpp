@@ -315,111 +315,96 @@ inline int find_free_port() {
   return ntohs(addr.sin_port);
 }
 
-/// Decides the cluster environment as Lightning 2.2 does. Order follows
-/// Lightning's connector: SLURM (if not an interactive shell), then
-/// torchrun-style (LOCAL_RANK set), then local (the Trainer launches).
-inline ClusterEnvironment detect_environment(int64_t devices, int64_t num_nodes, const Env& env = process_env) {
-  using namespace detail_env;
-  if (devices < 1) throw std::invalid_argument("devices must be >= 1, got " + std::to_string(devices));
-  if (num_nodes < 1) throw std::invalid_argument("num_nodes must be >= 1, got " + std::to_string(num_nodes));
-  if (devices > kMaxWorldSize / num_nodes)  // also keeps devices * num_nodes from overflowing
-    throw std::invalid_argument("devices * num_nodes = " + std::to_string(devices) + " * " + std::to_string(num_nodes) +
-                                " is more than " + std::to_string(kMaxWorldSize) +
-                                " processes (expected at most that many)");
+namespace detail_env {
+/// SLURM: srun started every task.
+inline ClusterEnvironment slurm_environment(int64_t devices, int64_t num_nodes, const Env& env) {
   const int64_t expected_world = devices * num_nodes;
-
   ClusterEnvironment ce;
   ce.local_world_size = devices;
-
-  // --- SLURM: srun started every task; job name bash/interactive means an
-  // interactive allocation where the user runs the script by hand.
-  const auto job_name = env("SLURM_JOB_NAME");
-  const bool interactive = job_name && (*job_name == "bash" || *job_name == "interactive");
-  if (env("SLURM_NTASKS") && !interactive) {
-    ce.kind = "slurm";
-    ce.launched_externally = true;
-    ce.world_size = *get_count(env, "SLURM_NTASKS");
-    if (ce.world_size != expected_world)
-      throw std::invalid_argument("SLURM_NTASKS=" + std::to_string(ce.world_size) +
-                                  " (from SLURM: srun --ntasks) does not match " +
-                                  world_from_options(devices, num_nodes) +
-                                  ". HINT: set --nodes=" + std::to_string(num_nodes) +
-                                  " and --ntasks-per-node=" + std::to_string(devices) + " in your SLURM script.");
-    if (auto per_node = get_count(env, "SLURM_NTASKS_PER_NODE"); per_node && *per_node != devices)
-      throw std::invalid_argument("You set `devices=" + std::to_string(devices) +
-                                  "` in Lightning, but the number of tasks per node configured in SLURM "
-                                  "`--ntasks-per-node=" +
-                                  std::to_string(*per_node) + "` does not match. HINT: Set `devices=" +
-                                  std::to_string(*per_node) + "`.");
-    const char* why = "SLURM_NTASKS is set, so every task must have been started by srun";
-    ce.global_rank = require_int(env, "SLURM_PROCID", why);
-    ce.local_rank = require_int(env, "SLURM_LOCALID", why);
-    ce.node_rank = require_int(env, "SLURM_NODEID", why);
-    check_rank("SLURM_PROCID", ce.global_rank, ce.world_size, "SLURM_NTASKS");
-    check_rank("SLURM_LOCALID", ce.local_rank, devices, "devices");
-    check_rank("SLURM_NODEID", ce.node_rank, num_nodes, "num_nodes");
-
-    // MASTER_ADDR wins; otherwise the first host of the allocation.
-    if (auto addr = env("MASTER_ADDR")) {
-      ce.main_address = *addr;
-    } else {
-      const auto nodelist = env("SLURM_NODELIST");
-      const std::string first = nodelist ? first_slurm_host(*nodelist, "SLURM_NODELIST") : std::string();
-      ce.main_address = first.empty() ? "127.0.0.1" : first;
-    }
-    // Every task computes the same port from the job id, so no exchange is needed.
-    if (auto p = env("MASTER_PORT")) {
-      ce.port = parse_port("MASTER_PORT", *p);
-    } else if (auto job = env("SLURM_JOB_ID")) {
-      if (parse_int("SLURM_JOB_ID", *job) < 0 || job->front() == '-')  // garbage: an error naming the variable
-        throw std::invalid_argument("environment variable SLURM_JOB_ID=" + quote_value(*job) +
-                                    " is negative (expected a job id, a non-negative integer)");
-      const std::string last4 = job->size() > 4 ? job->substr(job->size() - 4) : *job;
-      ce.port = static_cast<int>(parse_int("SLURM_JOB_ID", last4) + 15000);
-    } else {
-      ce.port = 12910;  // Lightning's SLURMEnvironment default without a job id
-    }
-    return ce;
+  ce.kind = "slurm";
+  ce.launched_externally = true;
+  ce.world_size = *get_count(env, "SLURM_NTASKS");
+  if (ce.world_size != expected_world)
+    throw std::invalid_argument("SLURM_NTASKS=" + std::to_string(ce.world_size) +
+                                " (from SLURM: srun --ntasks) does not match " + world_from_options(devices, num_nodes) +
+                                ". HINT: set --nodes=" + std::to_string(num_nodes) +
+                                " and --ntasks-per-node=" + std::to_string(devices) + " in your SLURM script.");
+  if (auto per_node = get_count(env, "SLURM_NTASKS_PER_NODE"); per_node && *per_node != devices)
+    throw std::invalid_argument("You set `devices=" + std::to_string(devices) +
+                                "` in Lightning, but the number of tasks per node configured in SLURM "
+                                "`--ntasks-per-node=" + std::to_string(*per_node) + "` does not match. HINT: Set `devices=" +
+                                std::to_string(*per_node) + "`.");
+  const char* why = "SLURM_NTASKS is set, so every task must have been started by srun";
+  ce.global_rank = require_int(env, "SLURM_PROCID", why);
+  ce.local_rank = require_int(env, "SLURM_LOCALID", why);
+  ce.node_rank = require_int(env, "SLURM_NODEID", why);
+  check_rank("SLURM_PROCID", ce.global_rank, ce.world_size, "SLURM_NTASKS");
+  check_rank("SLURM_LOCALID", ce.local_rank, devices, "devices");
+  check_rank("SLURM_NODEID", ce.node_rank, num_nodes, "num_nodes");
+  // MASTER_ADDR wins; otherwise the first host of the allocation.
+  if (auto addr = env("MASTER_ADDR")) {
+    ce.main_address = *addr;
+  } else {
+    const auto nodelist = env("SLURM_NODELIST");
+    const std::string first = nodelist ? first_slurm_host(*nodelist, "SLURM_NODELIST") : std::string();
+    ce.main_address = first.empty() ? "127.0.0.1" : first;
   }
-
-  // --- torchrun (or Lightning's own children): LOCAL_RANK marks a process
-  // that something else started.
-  if (auto lr = get_int(env, "LOCAL_RANK")) {
-    ce.kind = "torchrun";
-    ce.launched_externally = true;
-    ce.local_rank = *lr;
-    ce.node_rank = node_rank_from(env);
-    const auto ws = get_count(env, "WORLD_SIZE");
-    ce.world_size = ws.value_or(expected_world);
-    if (ce.world_size != expected_world)
-      throw std::invalid_argument("WORLD_SIZE=" + std::to_string(ce.world_size) +
-                                  " (from the environment, set by torchrun) does not match " +
-                                  world_from_options(devices, num_nodes) +
-                                  ". HINT: run torchrun --nnodes=" + std::to_string(num_nodes) +
-                                  " --nproc_per_node=" + std::to_string(devices) + ".");
-    if (auto lws = get_count(env, "LOCAL_WORLD_SIZE"); lws && *lws != devices)
-      throw std::invalid_argument("LOCAL_WORLD_SIZE=" + std::to_string(*lws) +
-                                  " (from the environment, torchrun --nproc_per_node) does not match devices = " +
-                                  std::to_string(devices) + " (from the Trainer options)");
-    check_rank("LOCAL_RANK", ce.local_rank, devices, "devices");
-    check_rank("node rank (NODE_RANK/GROUP_RANK)", ce.node_rank, num_nodes, "num_nodes");
-    ce.global_rank = get_int(env, "RANK").value_or(ce.node_rank * devices + ce.local_rank);
-    check_rank("RANK", ce.global_rank, ce.world_size, "WORLD_SIZE");
-    ce.main_address = env("MASTER_ADDR").value_or("127.0.0.1");
-    const auto port = env("MASTER_PORT");
-    if (!port)
-      throw std::invalid_argument(
-          "LOCAL_RANK is set (processes launched externally, e.g. by torchrun), but MASTER_PORT is not: "
-          "expected the launcher to export MASTER_PORT (torchrun does; set it yourself for a custom launcher)");
-    ce.port = parse_port("MASTER_PORT", *port);
-    return ce;
+  // Every task computes the same port from the job id, so no exchange is needed.
+  if (auto p = env("MASTER_PORT")) {
+    ce.port = parse_port("MASTER_PORT", *p);
+  } else if (auto job = env("SLURM_JOB_ID")) {
+    if (parse_int("SLURM_JOB_ID", *job) < 0 || job->front() == '-')  // garbage: an error naming the variable
+      throw std::invalid_argument("environment variable SLURM_JOB_ID=" + quote_value(*job) +
+                                  " is negative (expected a job id, a non-negative integer)");
+    const std::string last4 = job->size() > 4 ? job->substr(job->size() - 4) : *job;
+    ce.port = static_cast<int>(parse_int("SLURM_JOB_ID", last4) + 15000);
+  } else {
+    ce.port = 12910;  // Lightning's SLURMEnvironment default without a job id
   }
+  return ce;
+}
 
-  // --- local: this process is rank 0 of its node; the Trainer will start
-  // devices-1 children. NODE_RANK lets several nodes be started by hand.
+/// torchrun (or Lightning's own children): LOCAL_RANK marks a process that something else started.
+inline ClusterEnvironment torchrun_environment(int64_t devices, int64_t num_nodes, int64_t local_rank, const Env& env) {
+  const int64_t expected_world = devices * num_nodes;
+  ClusterEnvironment ce;
+  ce.local_world_size = devices;
+  ce.kind = "torchrun";
+  ce.launched_externally = true;
+  ce.local_rank = local_rank;
+  ce.node_rank = node_rank_from(env);
+  ce.world_size = get_count(env, "WORLD_SIZE").value_or(expected_world);
+  if (ce.world_size != expected_world)
+    throw std::invalid_argument("WORLD_SIZE=" + std::to_string(ce.world_size) +
+                                " (from the environment, set by torchrun) does not match " +
+                                world_from_options(devices, num_nodes) + ". HINT: run torchrun --nnodes=" +
+                                std::to_string(num_nodes) + " --nproc_per_node=" + std::to_string(devices) + ".");
+  if (auto lws = get_count(env, "LOCAL_WORLD_SIZE"); lws && *lws != devices)
+    throw std::invalid_argument("LOCAL_WORLD_SIZE=" + std::to_string(*lws) +
+                                " (from the environment, torchrun --nproc_per_node) does not match devices = " +
+                                std::to_string(devices) + " (from the Trainer options)");
+  check_rank("LOCAL_RANK", ce.local_rank, devices, "devices");
+  check_rank("node rank (NODE_RANK/GROUP_RANK)", ce.node_rank, num_nodes, "num_nodes");
+  ce.global_rank = get_int(env, "RANK").value_or(ce.node_rank * devices + ce.local_rank);
+  check_rank("RANK", ce.global_rank, ce.world_size, "WORLD_SIZE");
+  ce.main_address = env("MASTER_ADDR").value_or("127.0.0.1");
+  const auto port = env("MASTER_PORT");
+  if (!port)
+    throw std::invalid_argument(
+        "LOCAL_RANK is set (processes launched externally, e.g. by torchrun), but MASTER_PORT is not: "
+        "expected the launcher to export MASTER_PORT (torchrun does; set it yourself for a custom launcher)");
+  ce.port = parse_port("MASTER_PORT", *port);
+  return ce;
+}
+
+/// Local: this process is rank 0 of its node; the Trainer will start
+/// devices-1 children. NODE_RANK lets several nodes be started by hand.
+inline ClusterEnvironment local_environment(int64_t devices, int64_t num_nodes, const Env& env) {
+  ClusterEnvironment ce;
+  ce.local_world_size = devices;
   ce.kind = "local";
   ce.launched_externally = false;
-  ce.world_size = expected_world;
+  ce.world_size = devices * num_nodes;
   ce.node_rank = node_rank_from(env);
   check_rank("node rank (NODE_RANK/GROUP_RANK)", ce.node_rank, num_nodes, "num_nodes");
   ce.local_rank = 0;
@@ -435,6 +420,26 @@ inline ClusterEnvironment detect_environment(int64_t devices, int64_t num_nodes,
     ce.port = find_free_port();
   }
   return ce;
+}
+}  // namespace detail_env
+
+/// Decides the cluster environment as Lightning 2.2 does. Order follows
+/// Lightning's connector: SLURM (if not an interactive shell), then
+/// torchrun-style (LOCAL_RANK set), then local (the Trainer launches).
+inline ClusterEnvironment detect_environment(int64_t devices, int64_t num_nodes, const Env& env = process_env) {
+  using namespace detail_env;
+  if (devices < 1) throw std::invalid_argument("devices must be >= 1, got " + std::to_string(devices));
+  if (num_nodes < 1) throw std::invalid_argument("num_nodes must be >= 1, got " + std::to_string(num_nodes));
+  if (devices > kMaxWorldSize / num_nodes)  // also keeps devices * num_nodes from overflowing
+    throw std::invalid_argument("devices * num_nodes = " + std::to_string(devices) + " * " + std::to_string(num_nodes) +
+                                " is more than " + std::to_string(kMaxWorldSize) +
+                                " processes (expected at most that many)");
+  // SLURM: job name bash/interactive means an interactive allocation where the user runs the script by hand.
+  const auto job_name = env("SLURM_JOB_NAME");
+  const bool interactive = job_name && (*job_name == "bash" || *job_name == "interactive");
+  if (env("SLURM_NTASKS") && !interactive) return slurm_environment(devices, num_nodes, env);
+  if (auto lr = get_int(env, "LOCAL_RANK")) return torchrun_environment(devices, num_nodes, *lr, env);
+  return local_environment(devices, num_nodes, env);
 }
 
 /// The variables a child started by the Trainer gets (Lightning's

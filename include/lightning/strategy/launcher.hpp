@@ -299,6 +299,46 @@ class SubprocessLauncher {
     return out;
   }
 
+  /// The child's side of spawn_one: async-signal-safe calls only, then
+  /// execve; a failure is written to `report_fd` as {step, errno}.
+  [[noreturn]] static void exec_child(char* const* argv, char* const* envp, pid_t parent, int max_fd, int report_fd) {
+    int report[2] = {0, 0};  // {step, errno}
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+      report[0] = 1;
+      report[1] = errno;
+    } else if (::getppid() != parent) {
+      ::_exit(1);  // the launcher died before prctl took effect: nobody to work for
+    } else {
+      // Handlers are reset by exec; dispositions must not run before it.
+      for (int s = 1; s < NSIG; ++s) {
+        struct sigaction sa;
+        if (::sigaction(s, nullptr, &sa) == 0 && sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL) {
+          sa.sa_handler = SIG_DFL;
+          sa.sa_flags = 0;
+          ::sigaction(s, &sa, nullptr);
+        }
+      }
+      // Like Python's subprocess (close_fds=True): the child inherits only 0-2.
+      bool marked = false;
+#if defined(SYS_close_range)
+      marked = ::syscall(SYS_close_range, 3u, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */) == 0;
+#endif
+      if (!marked)
+        for (int fd = 3; fd < max_fd; ++fd) {
+          const int fl = ::fcntl(fd, F_GETFD);
+          if (fl >= 0 && (fl & FD_CLOEXEC) == 0) ::fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+        }
+      sigset_t none;
+      ::sigemptyset(&none);
+      ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
+      ::execve("/proc/self/exe", argv, envp);
+      report[0] = 2;
+      report[1] = errno;
+    }
+    [[maybe_unused]] ssize_t n = ::write(report_fd, report, sizeof report);
+    ::_exit(127);
+  }
+
   /// fork + execve("/proc/self/exe"). Returns 0 and sets *pid_out, or an errno
   /// with *what naming the step that failed. Only async-signal-safe calls run
   /// in the child between fork and exec (the parent may have many threads).
@@ -315,43 +355,7 @@ class SubprocessLauncher {
     ::sigfillset(&all);
     ::pthread_sigmask(SIG_SETMASK, &all, &old);
     const pid_t pid = ::fork();
-    if (pid == 0) {
-      int report[2] = {0, 0};  // {step, errno}
-      if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
-        report[0] = 1;
-        report[1] = errno;
-      } else if (::getppid() != parent) {
-        ::_exit(1);  // the launcher died before prctl took effect: nobody to work for
-      } else {
-        // Handlers are reset by exec; dispositions must not run before it.
-        for (int s = 1; s < NSIG; ++s) {
-          struct sigaction sa;
-          if (::sigaction(s, nullptr, &sa) == 0 && sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL) {
-            sa.sa_handler = SIG_DFL;
-            sa.sa_flags = 0;
-            ::sigaction(s, &sa, nullptr);
-          }
-        }
-        // Like Python's subprocess (close_fds=True): the child inherits only 0-2.
-        bool marked = false;
-#if defined(SYS_close_range)
-        marked = ::syscall(SYS_close_range, 3u, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */) == 0;
-#endif
-        if (!marked)
-          for (int fd = 3; fd < max_fd; ++fd) {
-            const int fl = ::fcntl(fd, F_GETFD);
-            if (fl >= 0 && (fl & FD_CLOEXEC) == 0) ::fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
-          }
-        sigset_t none;
-        ::sigemptyset(&none);
-        ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
-        ::execve("/proc/self/exe", argv, envp);
-        report[0] = 2;
-        report[1] = errno;
-      }
-      [[maybe_unused]] ssize_t n = ::write(fds[1], report, sizeof report);
-      ::_exit(127);
-    }
+    if (pid == 0) exec_child(argv, envp, parent, max_fd, fds[1]);
     const int fork_errno = errno;
     ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
     ::close(fds[1]);
