@@ -26,6 +26,7 @@
 //     of all 101,770 gradients, 398 KiB fp32, one bucket, flatten/unflatten
 //     included) is timed over many calls: the cost of one step's gradient
 //     communication when nothing else runs.
+#include <lightning/ddp.hpp>
 #include <lightning/lightning.hpp>
 
 #include <sys/wait.h>

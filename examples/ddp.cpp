@@ -4,6 +4,9 @@
 // does), each rank trains on half of every epoch, gradients are averaged, and
 // only rank 0 prints the progress bar and writes logs and checkpoints.
 // Under torchrun or SLURM the same binary joins the ranks they started.
+// DDP is an opt-in include with its own dependency (lightning-cpp-ddp).
+#include <lightning/ddp.hpp>
+
 #include <cstdio>
 #include <cstdlib>
 

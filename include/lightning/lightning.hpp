@@ -2,6 +2,8 @@
 // lightning-cpp: PyTorch Lightning for C++. One include for users:
 //   #include <lightning/lightning.hpp>
 //   namespace L = lightning;
+// Opt-in includes: <lightning/ddp.hpp> (strategy::DDP; build with the
+// lightning-cpp-ddp dependency) and <lightning/export/onnx.hpp> (ONNX libraries).
 #include <boost/hana/adapt_struct.hpp>
 
 #include "callbacks/callbacks.hpp"
@@ -32,7 +34,6 @@
 #include "precision/precision.hpp"
 #include "seed.hpp"
 #include "stage.hpp"
-#include "strategy/ddp.hpp"  // empty unless built with c10d (LIGHTNING_HAVE_C10D)
 #include "strategy/single.hpp"
 #include "trainer.hpp"
 #include "trainer_options.hpp"

@@ -6,7 +6,7 @@
 //  3. reduce sum/mean/max/min, all_gather, broadcast, barrier
 //  4. rank 1 dies mid-run: rank 0's allreduce fails in bounded time, naming it
 // The parent forks before touching torch.
-#include <lightning/strategy/ddp.hpp>
+#include <lightning/ddp.hpp>
 
 #include "two_ranks.hpp"
 

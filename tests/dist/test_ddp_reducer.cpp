@@ -14,8 +14,7 @@
 // The reducer gets its own TCPStore + ProcessGroupGloo (independent of the
 // DDP under test); a DDP on another port does broadcast,
 // all_gather and the reference allreduce_gradients.
-#include <lightning/strategy/ddp.hpp>
-#include <lightning/strategy/ddp_reducer.hpp>
+#include <lightning/ddp.hpp>
 
 #include "two_ranks.hpp"
 

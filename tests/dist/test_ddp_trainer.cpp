@@ -3,6 +3,7 @@
 // starts rank 1 as a copy of it with the same arguments, so every mode runs on
 // both ranks. Each rank prints its checks; any failure exits non-zero, and a
 // failing child makes rank 0's launcher fail the job.
+#include <lightning/ddp.hpp>
 #include <lightning/lightning.hpp>
 
 #include <signal.h>

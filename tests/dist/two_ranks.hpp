@@ -1,7 +1,7 @@
 #pragma once
 // What the forked two-rank programs in tests/dist share: printed checks, the
 // local two-rank environment, the optimizers they compare.
-#include <lightning/strategy/ddp.hpp>
+#include <lightning/ddp.hpp>
 
 #include <signal.h>
 #include <sys/wait.h>

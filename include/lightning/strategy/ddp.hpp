@@ -6,9 +6,10 @@
 // torch DDP's own engine) and the Trainer gets the collectives it needs
 // (barrier, reduce, all_gather, broadcast, agreed decisions).
 //
-// Only compiled when LIGHTNING_HAVE_C10D is defined: c10d needs LibTorch's
-// distributed headers, `-DUSE_DISTRIBUTED -DUSE_C10D_GLOO` and `-lgloo`.
-// Without it this header is empty, so including it is always safe.
+// Users include <lightning/ddp.hpp> and build with the lightning-cpp-ddp
+// dependency (Meson or pkg-config), which alone gives LIGHTNING_HAVE_C10D,
+// `-DUSE_DISTRIBUTED -DUSE_C10D_GLOO`, include/lightning/compat and `-lgloo`.
+// Without LIGHTNING_HAVE_C10D this header is empty.
 #if defined(LIGHTNING_HAVE_C10D)
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
