@@ -18,13 +18,6 @@ inline std::atomic<uint64_t>& global_seed() {
 
 /// Seeds torch's CPU (and CUDA, when present) generators and the library's
 /// own, sets PL_GLOBAL_SEED like Lightning, and returns the seed.
-inline uint64_t seed_everything(uint64_t seed) {
-  torch::manual_seed(seed);
-  if (torch::cuda::is_available()) torch::cuda::manual_seed_all(seed);
-  std::srand(static_cast<unsigned>(seed));
-  detail::global_seed().store(seed);
-  ::setenv("PL_GLOBAL_SEED", std::to_string(seed).c_str(), 1);
-  return seed;
-}
+uint64_t seed_everything(uint64_t seed);
 
 }  // namespace lightning

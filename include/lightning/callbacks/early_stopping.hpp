@@ -47,12 +47,8 @@ class EarlyStopping {
   /// Runs after the module's on_train_epoch_end, before checkpoints (which see `should_stop`).
   static constexpr CallbackOrder lightning_callback_order = CallbackOrder::monitoring;
 
-  EarlyStopping() : EarlyStopping(Options{}) {}
-  explicit EarlyStopping(Options o) : opts_(std::move(o)) {
-    // Lightning keeps min_delta negated in mode min and always subtracts it.
-    min_delta_ = opts_.mode == Mode::max ? opts_.min_delta : -opts_.min_delta;
-    best_score_ = opts_.mode == Mode::min ? inf() : -inf();
-  }
+  EarlyStopping();
+  explicit EarlyStopping(Options o);
 
   // ---------------------------------------------------------------- hooks
 
@@ -87,27 +83,11 @@ class EarlyStopping {
   const std::string& stopping_reason() const noexcept { return stopping_reason_; }
 
   /// Lightning's `EarlyStopping{'monitor': 'val_loss', 'mode': 'min'}`.
-  std::string state_key() const {
-    return "EarlyStopping{'monitor': " + detail::py_str_repr(opts_.monitor) + ", 'mode': '" +
-           std::string(to_string(opts_.mode)) + "'}";
-  }
+  std::string state_key() const;
 
-  c10::impl::GenericDict state_dict() const {
-    auto d = detail::new_state_dict();
-    d.insert(std::string("wait_count"), wait_count_);
-    d.insert(std::string("stopped_epoch"), stopped_epoch_);
-    d.insert(std::string("best_score"), best_score_);
-    d.insert(std::string("patience"), opts_.patience);
-    return d;
-  }
+  c10::impl::GenericDict state_dict() const;
 
-  void load_state_dict(const c10::impl::GenericDict& state) {
-    const detail::StateReader r(state, "EarlyStopping");
-    const int64_t wait = r.integer("wait_count"), stopped = r.integer("stopped_epoch");
-    const double best = r.number("best_score");
-    const int64_t patience = r.integer("patience");
-    wait_count_ = wait, stopped_epoch_ = stopped, best_score_ = best, opts_.patience = patience;
-  }
+  void load_state_dict(const c10::impl::GenericDict& state);
 
  private:
   static constexpr double inf() noexcept { return std::numeric_limits<double>::infinity(); }

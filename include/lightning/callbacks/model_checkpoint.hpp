@@ -99,20 +99,8 @@ class ModelCheckpoint {
   static constexpr const char* FILE_EXTENSION = ".ckpt";
   static constexpr int64_t STARTING_VERSION = 1;
 
-  ModelCheckpoint() : ModelCheckpoint(Options{}) {}
-  explicit ModelCheckpoint(Options o) : opts_(std::move(o)) {
-    kth_value_ = opts_.mode == Mode::min ? inf() : -inf();
-    if (opts_.dirpath && !opts_.dirpath->empty()) dirpath_ = detail::real_path(*opts_.dirpath);
-    // Lightning's __init_triggers: once per epoch unless another trigger is set.
-    if (opts_.every_n_train_steps == 0 && !opts_.every_n_epochs && !opts_.train_time_interval) {
-      every_n_epochs_ = 1;
-      every_n_train_steps_ = 0;
-    } else {
-      every_n_epochs_ = opts_.every_n_epochs.value_or(0);
-      every_n_train_steps_ = opts_.every_n_train_steps;
-    }
-    validate();
-  }
+  ModelCheckpoint();
+  explicit ModelCheckpoint(Options o);
 
   // ---------------------------------------------------------------- hooks
 
@@ -191,74 +179,19 @@ class ModelCheckpoint {
 
   /// Lightning's `ModelCheckpoint{'monitor': 'val_loss', 'mode': 'min', 'every_n_train_steps': 0,
   /// 'every_n_epochs': 1, 'train_time_interval': None}`.
-  std::string state_key() const {
-    return "ModelCheckpoint{'monitor': " + (opts_.monitor.empty() ? std::string("None") : detail::py_str_repr(opts_.monitor)) +
-           ", 'mode': '" + std::string(to_string(opts_.mode)) + "', 'every_n_train_steps': " +
-           std::to_string(every_n_train_steps_) + ", 'every_n_epochs': " + std::to_string(every_n_epochs_) +
-           ", 'train_time_interval': " +
-           (opts_.train_time_interval ? detail::PyTimedelta(*opts_.train_time_interval).repr() : std::string("None")) + "}";
-  }
+  std::string state_key() const;
 
-  c10::impl::GenericDict state_dict() const {
-    auto d = detail::new_state_dict();
-    c10::impl::GenericDict best_k(c10::StringType::get(), c10::FloatType::get());
-    for (const auto& [path, score] : best_k_) best_k.insert(path, score);
-    d.insert(std::string("monitor"), opts_.monitor.empty() ? c10::IValue() : c10::IValue(opts_.monitor));
-    d.insert(std::string("best_model_score"), detail::optional_ivalue(best_model_score_));
-    d.insert(std::string("best_model_path"), best_model_path_);
-    d.insert(std::string("current_score"), detail::optional_ivalue(current_score_));
-    d.insert(std::string("dirpath"), dirpath_ ? c10::IValue(dirpath_->string()) : c10::IValue());
-    d.insert(std::string("best_k_models"), c10::IValue(best_k));
-    d.insert(std::string("kth_best_model_path"), kth_best_model_path_);
-    d.insert(std::string("kth_value"), kth_value_);
-    d.insert(std::string("last_model_path"), last_model_path_);
-    return d;
-  }
+  c10::impl::GenericDict state_dict() const;
 
   /// Restores the top-k bookkeeping when the checkpoint was written for this
   /// directory; from another directory only `best_model_path` (as Lightning).
-  void load_state_dict(const c10::impl::GenericDict& state) {
-    const detail::StateReader r(state, "ModelCheckpoint");
-    const auto dirpath_from_ckpt = r.optional_string("dirpath");
-    const auto best_model_path = r.string("best_model_path");
-    const auto best_model_score = r.optional_number("best_model_score");
-    const auto kth_best_model_path = r.string("kth_best_model_path");
-    const double kth_value = r.number("kth_value");
-    const auto last_model_path = r.string("last_model_path");
-    std::vector<std::pair<std::string, double>> best_k;
-    for (const auto& e : r.dict("best_k_models")) {
-      if (!e.key().isString())
-        throw std::runtime_error("ModelCheckpoint.load_state_dict: 'best_k_models' should map str paths to scores");
-      best_k.emplace_back(e.key().toStringRef(), r.number_of(e.value(), "best_k_models"));
-    }
-    const std::optional<std::string> here = dirpath_ ? std::optional<std::string>(dirpath_->string()) : std::nullopt;
-    if (here == dirpath_from_ckpt) {
-      best_model_score_ = best_model_score;
-      kth_best_model_path_ = kth_best_model_path;
-      kth_value_ = kth_value;
-      best_k_ = std::move(best_k);
-      last_model_path_ = last_model_path;
-    } else {
-      auto repr = [](const std::optional<std::string>& s) { return s ? detail::py_str_repr(*s) : std::string("None"); };
-      if (rank_zero_) warn("The dirpath has changed from " + repr(dirpath_from_ckpt) + " to " + repr(here) +
-           ", therefore `best_model_score`, `kth_best_model_path`, `kth_value`, `last_model_path` and "
-           "`best_k_models` won't be reloaded. Only `best_model_path` will be reloaded.");
-    }
-    best_model_path_ = best_model_path;
-  }
+  void load_state_dict(const c10::impl::GenericDict& state);
 
   /// The path a checkpoint with these metrics gets (Lightning's
   /// `format_checkpoint_name`): `filename` (else the template) with its fields
   /// filled, "-v<ver>" when given, ".ckpt", under `dirpath()`.
   std::string format_checkpoint_name(const std::map<std::string, detail::PyNumber>& metrics,
-                                     const std::string& filename = {}, std::optional<int64_t> ver = std::nullopt) const {
-    return checkpoint_path(
-        [&](const std::string& key) -> detail::PyNumber {
-          auto it = metrics.find(key);
-          return it == metrics.end() ? detail::PyNumber(int64_t{0}) : it->second;
-        },
-        filename, ver);
-  }
+                                     const std::string& filename = {}, std::optional<int64_t> ver = std::nullopt) const;
 
  private:
   using clock = std::chrono::steady_clock;
@@ -292,22 +225,7 @@ class ModelCheckpoint {
     }
   };
 
-  void validate() const {
-    auto fail = [](const std::string& m) { throw std::invalid_argument(m); };
-    if (opts_.save_top_k < -1) fail("Invalid value for save_top_k=" + std::to_string(opts_.save_top_k) + ". Must be >= -1");
-    if (every_n_train_steps_ < 0)
-      fail("Invalid value for every_n_train_steps=" + std::to_string(every_n_train_steps_) + ". Must be >= 0");
-    if (every_n_epochs_ < 0) fail("Invalid value for every_n_epochs=" + std::to_string(every_n_epochs_) + ". Must be >= 0");
-    const int triggers = (every_n_train_steps_ >= 1) + (every_n_epochs_ >= 1) + (opts_.train_time_interval.has_value());
-    if (triggers > 1)
-      fail("Combination of parameters every_n_train_steps=" + std::to_string(every_n_train_steps_) +
-           ", every_n_epochs=" + std::to_string(every_n_epochs_) + " and train_time_interval=" +
-           (opts_.train_time_interval ? detail::PyTimedelta(*opts_.train_time_interval).str() : std::string("None")) +
-           " should be mutually exclusive.");
-    if (opts_.monitor.empty() && opts_.save_top_k != -1 && opts_.save_top_k != 0 && opts_.save_top_k != 1)
-      fail("ModelCheckpoint(save_top_k=" + std::to_string(opts_.save_top_k) +
-           ", monitor=None) is not a valid configuration. No quantity for top_k to track.");
-  }
+  void validate() const;
 
   /// A zero interval is falsy in Python: no time trigger.
   bool time_interval_set() const {
@@ -460,66 +378,19 @@ class ModelCheckpoint {
 
   /// The formatted name, with "-v1", "-v2"... while another file has it
   /// (the one about to be replaced excepted).
-  std::string interpolated_filepath(const Candidates& c, const std::optional<std::string>& del_filepath) const {
-    std::string filepath = checkpoint_path(lookup(c), {}, std::nullopt);
-    if (opts_.enable_version_counter) {
-      int64_t ver = STARTING_VERSION;
-      while (file_exists(filepath) && (!del_filepath || filepath != *del_filepath))
-        filepath = checkpoint_path(lookup(c), {}, ver++);
-    }
-    return filepath;
-  }
+  std::string interpolated_filepath(const Candidates& c, const std::optional<std::string>& del_filepath) const;
 
-  static Lookup lookup(const Candidates& c) {
-    return [&c](const std::string& key) { return c.number(key); };
-  }
+  static Lookup lookup(const Candidates& c);
 
-  std::string checkpoint_path(const Lookup& metrics, const std::string& filename, std::optional<int64_t> ver) const {
-    std::string name = format_name(filename.empty() ? opts_.filename : filename, metrics, opts_.auto_insert_metric_name);
-    if (ver) name += std::string(CHECKPOINT_JOIN_CHAR) + "v" + std::to_string(*ver);
-    name += FILE_EXTENSION;
-    return dirpath_ ? (*dirpath_ / name).string() : name;
-  }
+  std::string checkpoint_path(const Lookup& metrics, const std::string& filename, std::optional<int64_t> ver) const;
 
   /// Lightning's `_format_checkpoint_name`: every `{name` (up to `:` or `}`)
   /// becomes `name={name` (with auto_insert_metric_name), longest names
   /// first, then Python's str.format fills the fields. A '/' in a metric
   /// name thus makes a subdirectory, as in Lightning.
-  static std::string format_name(std::string filename, const Lookup& metrics, bool auto_insert) {
-    if (filename.empty()) filename = std::string("{epoch}") + CHECKPOINT_JOIN_CHAR + "{step}";
-    // re.findall(r"(\{.*?)[:\}]", filename)
-    std::vector<std::string> groups;
-    for (std::size_t pos = filename.find('{'); pos != std::string::npos;) {
-      const std::size_t end = filename.find_first_of(":}", pos + 1);
-      if (end == std::string::npos) break;
-      const std::size_t nl = filename.find('\n', pos);
-      if (nl != std::string::npos && nl < end) {  // '.' does not match a newline: try the next '{'
-        pos = filename.find('{', pos + 1);
-        continue;
-      }
-      groups.push_back(filename.substr(pos, end - pos));
-      pos = filename.find('{', end + 1);
-    }
-    std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
-    auto replace_all = [](std::string& s, const std::string& from, const std::string& to) {
-      if (from.empty()) return;
-      std::string out;
-      std::size_t at = 0;
-      for (std::size_t p; (p = s.find(from, at)) != std::string::npos; at = p + from.size()) out += s.substr(at, p - at) + to;
-      s = out + s.substr(at);
-    };
-    for (const auto& group : groups) {
-      const std::string name = group.substr(1);
-      if (auto_insert) replace_all(filename, group, name + CHECKPOINT_EQUALS_CHAR + "{" + name);
-      replace_all(filename, group, "{0[" + name + "]");
-    }
-    return detail::py_format_fields(filename, metrics);
-  }
+  static std::string format_name(std::string filename, const Lookup& metrics, bool auto_insert);
 
-  static bool file_exists(const std::string& path) {
-    std::error_code ec;
-    return std::filesystem::exists(path, ec);
-  }
+  static bool file_exists(const std::string& path);
 
   template <class T>
   void save_checkpoint(T& trainer, const std::string& filepath) {
@@ -541,24 +412,9 @@ class ModelCheckpoint {
   /// torch.save archive does.
   template <class T>
   bool should_remove_checkpoint(T& trainer, const std::string& previous, const std::string& current) const {
-    if (previous == current || !dirpath_) return false;
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const fs::path prev = fs::absolute(previous, ec).lexically_normal();
-    if (ec || !prev.has_filename() || prev.extension() != ".ckpt") return false;
-    const fs::path resume(trainer.ckpt_path());
-    if (!resume.empty() && fs::absolute(resume, ec).lexically_normal() == prev) return false;
-    fs::path dir = fs::absolute(*dirpath_, ec).lexically_normal();
-    if (!dir.has_filename()) dir = dir.parent_path();
-    const auto rel = prev.lexically_relative(dir);
-    if (rel.empty() || *rel.begin() == ".." || *rel.begin() == ".") return false;
-    if (!fs::is_regular_file(fs::symlink_status(prev, ec))) return false;
-    char magic[4] = {};
-    std::FILE* f = std::fopen(prev.c_str(), "rb");
-    const std::size_t n = f ? std::fread(magic, 1, sizeof magic, f) : 0;
-    if (f) std::fclose(f);
-    return n == 4 && std::string_view(magic, 4) == std::string_view("PK\x03\x04", 4);
+    return may_remove(previous, current, trainer.ckpt_path());
   }
+  bool may_remove(const std::string& previous, const std::string& current, const std::filesystem::path& resumed_from) const;
 
   template <class T>
   void remove_checkpoint(T& trainer, const std::string& filepath) const {
@@ -567,23 +423,11 @@ class ModelCheckpoint {
     std::filesystem::remove(filepath, ec);
   }
 
-  void insert_or_assign(const std::string& path, double score) {
-    for (auto& [p, s] : best_k_)
-      if (p == path) {
-        s = score;  // keeps its place, as a dict update
-        return;
-      }
-    best_k_.emplace_back(path, score);
-  }
+  void insert_or_assign(const std::string& path, double score);
 
-  void warn_if_dir_not_empty() const {
-    std::error_code ec;
-    if (opts_.save_top_k != 0 && dirpath_ && std::filesystem::is_directory(*dirpath_, ec) &&
-        !std::filesystem::is_empty(*dirpath_, ec))
-      warn("Checkpoint directory " + dirpath_->string() + " exists and is not empty.");
-  }
+  void warn_if_dir_not_empty() const;
 
-  static void warn(const std::string& m) { std::fprintf(stderr, "lightning: warning: %s\n", m.c_str()); }
+  static void warn(const std::string& m);
 
   template <class T>
   static void info(T& trainer, const std::string& m) {

@@ -2,11 +2,13 @@
 // ProgressBar: a default callback, like Lightning's TQDM bar. In place on a
 // terminal (refresh-rate limited); one line per epoch when stdout is not a
 // terminal, so CI logs stay readable.
+#include <torch/torch.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <string>
 
 #include "../stage.hpp"
@@ -95,58 +97,19 @@ class ProgressBar {
  private:
   using clock = std::chrono::steady_clock;
 
-  static std::string format_time(double s) {
-    const auto t = static_cast<int64_t>(s);
-    char buf[32];
-    if (t >= 3600) std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", (long long)(t / 3600), (long long)(t / 60 % 60), (long long)(t % 60));
-    else std::snprintf(buf, sizeof buf, "%02lld:%02lld", (long long)(t / 60), (long long)(t % 60));
-    return buf;
-  }
-
   template <class T>
   void render(T& trainer, bool final_line) {
-    if (!trainer.is_global_zero()) return;
-    const double elapsed = std::chrono::duration<double>(clock::now() - start_).count();
-    const double rate = elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0;
-    std::string line = "Epoch " + std::to_string(trainer.current_epoch());
-    if (trainer.max_epochs() > 0) line += "/" + std::to_string(trainer.max_epochs() - 1);
-    line += ": ";
-    char buf[128];
-    const bool known = total_ > 0 && total_ < INT64_MAX;
-    if (known) {
-      const int width = 20;
-      const auto filled = static_cast<int>(width * done_ / total_);
-      line += "[" + std::string(filled, '=') + (filled < width ? ">" : "") +
-              std::string(width - filled - (filled < width ? 1 : 0), ' ') + "] ";
-      std::snprintf(buf, sizeof buf, "%lld/%lld", (long long)done_, (long long)total_);
-    } else {
-      std::snprintf(buf, sizeof buf, "%lld", (long long)done_);
-    }
-    line += buf;
-    const double eta = known && rate > 0 ? static_cast<double>(total_ - done_) / rate : 0.0;
-    std::snprintf(buf, sizeof buf, " [%s<%s, %.2f it/s]", format_time(elapsed).c_str(), format_time(eta).c_str(), rate);
-    line += buf;
-    for (const auto& [k, v] : trainer.progress_bar_metrics()) {
-      std::snprintf(buf, sizeof buf, " %s=%.4g", k.c_str(), v.template item<double>());
-      line += buf;
-    }
-    if (in_place_) {
-      std::fputs(("\r" + line + "\x1b[K").c_str(), opts_.stream);
-      if (final_line) std::fputc('\n', opts_.stream);
-    } else if (final_line) {
-      std::fputs((line + "\n").c_str(), opts_.stream);
-    }
-    std::fflush(opts_.stream);
+    if (trainer.is_global_zero())
+      render_line(trainer.current_epoch(), trainer.max_epochs(), trainer.progress_bar_metrics(), final_line);
   }
+  void render_line(int64_t epoch, int64_t max_epochs, const std::map<std::string, torch::Tensor>& metrics,
+                   bool final_line);
 
   template <class T>
   void print_eval_table(T& trainer, const char* title) {
-    if (!trainer.is_global_zero()) return;
-    std::fprintf(opts_.stream, "%-24s %s\n", title, "DataLoader 0");
-    for (const auto& [k, v] : trainer.eval_metrics())
-      std::fprintf(opts_.stream, "%-24s %.6g\n", k.c_str(), v.template item<double>());
-    std::fflush(opts_.stream);
+    if (trainer.is_global_zero()) print_table(title, trainer.eval_metrics());
   }
+  void print_table(const char* title, const std::map<std::string, torch::Tensor>& metrics);
 
   Options opts_;
   bool in_place_ = false;

@@ -25,33 +25,10 @@ inline List make_list() { return List(c10::AnyType::get()); }
 inline bool contains(const Dict& d, std::string_view key) { return d.contains(std::string(key)); }
 
 /// `d[key]`, or a CheckpointError naming `where` and the keys that exist.
-inline c10::IValue at(const Dict& d, std::string_view key, std::string_view where) {
-  auto it = d.find(std::string(key));
-  if (it == d.end()) {
-    std::string keys;
-    for (const auto& e : d) {
-      if (!keys.empty()) keys += ", ";
-      keys += e.key().isString() ? "'" + e.key().toStringRef() + "'" : e.key().tagKind();
-    }
-    throw CheckpointError("lightning: checkpoint: missing key '" + std::string(key) + "' in " + std::string(where) +
-                          " (keys present: " + (keys.empty() ? std::string("none") : keys) + ")");
-  }
-  return it->value();
-}
+c10::IValue at(const Dict& d, std::string_view key, std::string_view where);
 
 /// What a value is, as Python would name it: "an int", "a dict", "a tensor".
-inline std::string describe(const c10::IValue& v) {
-  if (v.isNone()) return "None";
-  if (v.isBool()) return "a bool";
-  if (v.isInt()) return "an int";
-  if (v.isDouble()) return "a float";
-  if (v.isString()) return "a str";
-  if (v.isTensor()) return "a tensor";
-  if (v.isTuple()) return "a tuple";
-  if (v.isList()) return "a list";
-  if (v.isGenericDict()) return "a dict";
-  return std::string("a ") + v.tagKind();
-}
+std::string describe(const c10::IValue& v);
 
 namespace detail {
 [[noreturn]] inline void wrong_type(std::string_view key, std::string_view where, std::string_view expected,

@@ -16,25 +16,10 @@ namespace detail {
 /// Python's state_dict order: each module's own parameters, then its
 /// buffers, then its children's, depth first. Undefined tensors (a Linear
 /// without bias) are left out, as Python leaves out None.
-inline std::vector<std::pair<std::string, torch::Tensor>> state_entries(const torch::nn::Module& module) {
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  auto add_own = [&](const torch::nn::Module& m, const std::string& prefix) {
-    for (const auto& p : m.named_parameters(/*recurse=*/false))
-      if (p.value().defined()) out.emplace_back(prefix + p.key(), p.value());
-    for (const auto& b : m.named_buffers(/*recurse=*/false))
-      if (b.value().defined()) out.emplace_back(prefix + b.key(), b.value());
-  };
-  add_own(module, "");
-  for (const auto& sub : module.named_modules("", /*include_self=*/false)) add_own(*sub.value(), sub.key() + ".");
-  return out;
-}
+std::vector<std::pair<std::string, torch::Tensor>> state_entries(const torch::nn::Module& module);
 
 /// `[8, 5]`, as PyTorch prints a shape in its errors.
-inline std::string shape_str(c10::IntArrayRef sizes) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < sizes.size(); ++i) out += (i ? ", " : "") + std::to_string(sizes[i]);
-  return out + "]";
-}
+std::string shape_str(c10::IntArrayRef sizes);
 
 }  // namespace detail
 
@@ -42,76 +27,26 @@ namespace checkpoint {
 
 /// `module.state_dict()`, in Python's order and with Python's dotted names.
 /// The tensors are the module's own (detached), not copies.
-inline Dict module_state_dict(const torch::nn::Module& module) {
-  Dict out(c10::StringType::get(), c10::TensorType::get());
-  for (const auto& [name, t] : lightning::detail::state_entries(module)) out.insert(name, t.detach());
-  return out;
-}
+Dict module_state_dict(const torch::nn::Module& module);
 
 /// Checks `state` against `module`'s parameters and buffers and returns the
 /// copies to make (destination, source), without changing anything. With
 /// `strict`, missing and unexpected keys are errors (as PyTorch's
 /// load_state_dict); shape mismatches always are. All problems are listed in
 /// one error. `what` names the target in the error.
-inline std::vector<std::pair<torch::Tensor, torch::Tensor>> stage_module_state_dict(
-    const torch::nn::Module& module, const Dict& state, bool strict = true, const std::string& what = "module") {
-  const auto targets = lightning::detail::state_entries(module);
-  std::string missing, unexpected, problems;
-  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
-  std::unordered_set<std::string> known;
-  for (const auto& [name, dst] : targets) {
-    known.insert(name);
-    auto it = state.find(name);
-    if (it == state.end()) {
-      missing += (missing.empty() ? "\"" : ", \"") + name + "\"";
-      continue;
-    }
-    if (!it->value().isTensor()) {
-      problems += "\n\tvalue for " + name + " is " + describe(it->value()) + ", expected a tensor.";
-      continue;
-    }
-    const auto src = it->value().toTensor();
-    if (src.sizes() != dst.sizes()) {
-      problems += "\n\tsize mismatch for " + name + ": copying a param with shape " +
-                  lightning::detail::shape_str(src.sizes()) + " from checkpoint, the shape in current model is " +
-                  lightning::detail::shape_str(dst.sizes()) + ".";
-      continue;
-    }
-    copies.emplace_back(dst, src);
-  }
-  for (const auto& e : state) {
-    const std::string key = e.key().isString() ? e.key().toStringRef() : "<" + describe(e.key()) + ">";
-    if (!known.count(key)) unexpected += (unexpected.empty() ? "\"" : ", \"") + key + "\"";
-  }
-  // PyTorch's order: missing, unexpected, then size mismatches.
-  std::string errors;
-  if (strict && !missing.empty()) errors += "\n\tMissing key(s) in state_dict: " + missing + ".";
-  if (strict && !unexpected.empty()) errors += "\n\tUnexpected key(s) in state_dict: " + unexpected + ".";
-  errors += problems;
-  if (!errors.empty()) throw CheckpointError("lightning: Error(s) in loading state_dict for " + what + ":" + errors);
-  return copies;
-}
+std::vector<std::pair<torch::Tensor, torch::Tensor>> stage_module_state_dict(
+    const torch::nn::Module& module, const Dict& state, bool strict = true, const std::string& what = "module");
 
 /// The bytes the tensors of a state dict take.
-inline std::size_t tensor_bytes(const Dict& state) {
-  std::size_t n = 0;
-  for (const auto& e : state)
-    if (e.value().isTensor()) n += e.value().toTensor().nbytes();
-  return n;
-}
+std::size_t tensor_bytes(const Dict& state);
 
 /// Makes the copies stage_module_state_dict returned.
-inline void apply_module_state_dict(const std::vector<std::pair<torch::Tensor, torch::Tensor>>& copies) {
-  torch::NoGradGuard no_grad;
-  for (const auto& [dst, src] : copies) dst.copy_(src);
-}
+void apply_module_state_dict(const std::vector<std::pair<torch::Tensor, torch::Tensor>>& copies);
 
 /// Copies `state` into `module`'s parameters and buffers: nothing is
 /// copied unless everything fits (see stage_module_state_dict).
-inline void load_module_state_dict(torch::nn::Module& module, const Dict& state, bool strict = true,
-                                   const std::string& what = "module") {
-  apply_module_state_dict(stage_module_state_dict(module, state, strict, what));
-}
+void load_module_state_dict(torch::nn::Module& module, const Dict& state, bool strict = true,
+                                   const std::string& what = "module");
 
 }  // namespace checkpoint
 }  // namespace lightning

@@ -311,3 +311,16 @@ void load_optimizer_state_dict(Opt& opt, const Dict& sd, const std::string& wher
 }
 
 }  // namespace lightning::checkpoint
+
+// LibTorch's optimizers: compiled once in the library, not in every program.
+namespace lightning::checkpoint {
+#define LIGHTNING_EXTERN_OPTIMIZER_STATE(Opt)                    \
+  extern template Dict optimizer_state_dict<Opt>(Opt&);          \
+  extern template void load_optimizer_state_dict<Opt>(Opt&, const Dict&, const std::string&);
+LIGHTNING_EXTERN_OPTIMIZER_STATE(torch::optim::SGD)
+LIGHTNING_EXTERN_OPTIMIZER_STATE(torch::optim::Adam)
+LIGHTNING_EXTERN_OPTIMIZER_STATE(torch::optim::AdamW)
+LIGHTNING_EXTERN_OPTIMIZER_STATE(torch::optim::RMSprop)
+LIGHTNING_EXTERN_OPTIMIZER_STATE(torch::optim::Adagrad)
+#undef LIGHTNING_EXTERN_OPTIMIZER_STATE
+}  // namespace lightning::checkpoint

@@ -27,6 +27,7 @@
 #include "../hooks.hpp"
 #include "../loops/training_epoch.hpp"
 #include "callbacks.hpp"
+#include "detail/checkpoint_state.hpp"
 #include "optimizers.hpp"
 
 namespace lightning::connectors {
@@ -52,9 +53,6 @@ class Undo {
  private:
   std::vector<std::function<void()>> steps_;
 };
-
-/// The largest epoch or step count a checkpoint may claim (2^53: exact as a double).
-inline constexpr int64_t kMaxCount = int64_t{1} << 53;
 }  // namespace detail
 
 template <class T>
@@ -78,31 +76,11 @@ class Checkpoints {
   loops::ResumePoint restore(const Dict& ckpt, const std::filesystem::path& path);
 
  private:
-  /// Everything read from the checkpoint before anything is applied.
-  struct Staged {
-    int64_t epoch = 0, global_step = 0, total_batch_idx = 0;
-    bool should_stop = false;
-    loops::ResumePoint resume;
-    std::vector<std::pair<torch::Tensor, torch::Tensor>> weights;  // (destination, source)
-    std::vector<torch::Tensor> grads;                              // empty: none stored
-    lightning::detail::ResultCollection results;
-    lightning::detail::MetricMaps metrics;
-  };
-
-  Dict meta_of(const Dict& ckpt) const;
-  Staged stage(const Dict& ckpt, const Dict& meta);
-  void stage_position(const Dict& fit_state, const Dict& meta, Staged& s);
-  void stage_grads(const Dict& meta, Staged& s);
   void load_components(const Dict& ckpt, detail::Undo& undo);
   void load_optimizers(const Dict& ckpt, detail::Undo& undo);
-  void commit(Staged& s);
-
-  Dict loops_state_dict() const;
-  Dict fit_state_dict() const;
-  Dict metric_maps_state_dict() const;
+  void commit(detail::StagedLoop& s, const std::vector<std::pair<torch::Tensor, torch::Tensor>>& weights);
   Dict optimizer_states() const;
   Dict trainer_meta(bool weights_only) const;
-  static void check_rng_state(const torch::Tensor& state, const char* where);
 
   T& t_;
 };
@@ -122,7 +100,7 @@ checkpoint::Dict Checkpoints<T>::dump(bool weights_only) {
   ckpt.insert("state_dict", ck::module_state_dict(*m));
   auto meta = trainer_meta(weights_only);
   if (!weights_only) {
-    ckpt.insert("loops", loops_state_dict());
+    ckpt.insert("loops", detail::loops_state_dict(t_.module_link_.progress, t_.epoch_state_));
     ckpt.insert("callbacks", ck::callbacks_state_dict(t_.callbacks_));
     const auto states = optimizer_states();
     ckpt.insert("optimizer_states", states.at("optimizers"));
@@ -157,9 +135,9 @@ checkpoint::Dict Checkpoints<T>::trainer_meta(bool weights_only) const {
   meta.insert("world_size", t_.strategy_.world_size());
   if (weights_only) return meta;
   meta.insert("rng_states", ck::rng_state());
-  meta.insert("fit_state", fit_state_dict());
+  meta.insert("fit_state", detail::fit_state_dict(t_.epoch_state_, t_.should_stop));
   meta.insert("results", t_.train_results_.state_dict());
-  meta.insert("metrics", metric_maps_state_dict());
+  meta.insert("metrics", detail::metric_maps_state_dict(t_.published_metrics_));
   const auto& at = t_.epoch_state_.position;
   if (loops::mid_epoch(at.phase) && at.phase != loops::LoopPhase::epoch_end && !at.stepped && t_.opts_.accumulate > 1) {
     auto grads = ck::make_list();
@@ -199,65 +177,6 @@ checkpoint::Dict Checkpoints<T>::optimizer_states() const {
   return out;
 }
 
-/// Lightning's `loops` entry (progress counters), for readers of the file.
-template <class T>
-checkpoint::Dict Checkpoints<T>::loops_state_dict() const {
-  namespace ck = checkpoint;
-  auto counts = [](int64_t n) {
-    auto d = ck::make_dict();
-    for (const char* k : {"ready", "started", "processed", "completed"}) d.insert(k, n);
-    return d;
-  };
-  auto progress = [&](int64_t total, int64_t current) {
-    auto d = ck::make_dict();
-    d.insert("total", counts(total));
-    d.insert("current", counts(current));
-    return d;
-  };
-  const auto& state = t_.epoch_state_;
-  const int64_t epoch = t_.module_link_.progress.current_epoch;
-  auto fit = ck::make_dict();
-  fit.insert("state_dict", ck::make_dict());
-  fit.insert("epoch_progress", progress(epoch, epoch));
-  auto batches = progress(state.total_batch_idx, state.position.phase == loops::LoopPhase::idle ? 0 : state.position.batch_idx);
-  batches.insert("is_last_batch", state.position.is_last);
-  fit.insert("epoch_loop.batch_progress", batches);
-  auto epoch_loop = ck::make_dict();
-  epoch_loop.insert("_batches_that_stepped", t_.module_link_.progress.global_step);
-  fit.insert("epoch_loop.state_dict", epoch_loop);
-  auto loops = ck::make_dict();
-  loops.insert("fit_loop", fit);
-  return loops;
-}
-
-template <class T>
-checkpoint::Dict Checkpoints<T>::fit_state_dict() const {
-  const auto& state = t_.epoch_state_;
-  auto d = checkpoint::make_dict();
-  d.insert("phase", static_cast<int64_t>(state.position.phase));
-  d.insert("batch_idx", state.position.batch_idx);
-  d.insert("is_last", state.position.is_last);
-  d.insert("stepped", state.position.stepped);
-  d.insert("total_batch_idx", state.total_batch_idx);
-  d.insert("should_stop", t_.should_stop);
-  d.insert("epoch_start_rng", state.epoch_start_rng.defined() ? c10::IValue(state.epoch_start_rng) : c10::IValue());
-  return d;
-}
-
-template <class T>
-checkpoint::Dict Checkpoints<T>::metric_maps_state_dict() const {
-  auto out = checkpoint::make_dict();
-  auto put = [&](const char* key, const std::map<std::string, torch::Tensor>& m) {
-    auto d = checkpoint::make_dict();
-    for (const auto& [k, v] : m) d.insert(k, v);
-    out.insert(key, d);
-  };
-  put("callback", t_.published_metrics_.callback);
-  put("logged", t_.published_metrics_.logged);
-  put("progress", t_.published_metrics_.progress);
-  return out;
-}
-
 // ---------------------------------------------------------------- resolve
 
 template <class T>
@@ -279,22 +198,7 @@ std::filesystem::path Checkpoints<T>::resolve(const std::string& p) {
                                 "checkpoint yet: pass a path instead");
   }
   // The newest `last*.ckpt` under default_root_dir's checkpoint folders.
-  std::filesystem::path newest;
-  std::filesystem::file_time_type newest_time{};
-  std::error_code ec;
-  const std::filesystem::path root = t_.opts_.user.default_root_dir;
-  for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    const auto& f = it->path();
-    if (it.depth() > 3 || f.extension() != ".ckpt" || !f.filename().string().starts_with("last")) continue;
-    if (f.parent_path().filename() != "checkpoints") continue;
-    const auto time = std::filesystem::last_write_time(f, ec);
-    if (newest.empty() || time > newest_time) newest = f, newest_time = time;
-  }
-  if (newest.empty())
-    std::cerr << "lightning: fit(..., {.ckpt_path = \"last\"}) is set, but there is no last checkpoint available. "
-                 "No checkpoint will be loaded.\n";
-  return newest;
+  return detail::find_last_checkpoint(t_.opts_.user.default_root_dir);
 }
 
 // ---------------------------------------------------------------- restore
@@ -302,122 +206,18 @@ std::filesystem::path Checkpoints<T>::resolve(const std::string& p) {
 template <class T>
 loops::ResumePoint Checkpoints<T>::restore(const Dict& ckpt, const std::filesystem::path& path) {
   try {
-    Staged s = stage(ckpt, meta_of(ckpt));
+    auto staged = detail::stage_loop(ckpt, detail::resumable_meta(ckpt), t_.strategy_.world_size(), t_.model_->parameters());
+    const auto weights = checkpoint::stage_module_state_dict(*t_.model_, checkpoint::get<Dict>(ckpt, "state_dict", "the checkpoint"),
+                                                             /*strict=*/true, "the module");
     {
       detail::Undo undo;
       load_components(ckpt, undo);
       undo.commit();
     }
-    commit(s);
-    return std::move(s.resume);
-  } catch (const CheckpointError& e) {
+    commit(staged, weights);
+    return std::move(staged.resume);
+  } catch (const std::exception& e) {  // a CheckpointError, or a component's own load_state_dict
     throw CheckpointError("lightning: cannot resume from '" + path.string() + "': " + e.what());
-  } catch (const std::exception& e) {  // a component's own load_state_dict
-    throw CheckpointError("lightning: cannot resume from '" + path.string() + "': " + e.what());
-  }
-}
-
-/// The lightning_cpp entry of a checkpoint fit() can resume from (written
-/// and verified by this library, not weights only).
-template <class T>
-checkpoint::Dict Checkpoints<T>::meta_of(const Dict& ckpt) const {
-  namespace ck = checkpoint;
-  if (!ck::contains(ckpt, ck::kMetaKey))
-    throw CheckpointError("the checkpoint is not one lightning-cpp's Trainer wrote and verified (it has no '" +
-                          std::string(ck::kMetaKey) + "' entry, or no valid integrity record: a Lightning "
-                          "checkpoint, or one edited or re-saved in Python): Model::load_from_checkpoint can take its "
-                          "weights, but fit() cannot resume from it");
-  const auto meta = ck::get<Dict>(ckpt, ck::kMetaKey, "the checkpoint");
-  if (ck::get_or<bool>(meta, "weights_only", ck::kMetaKey, false))
-    throw CheckpointError("the checkpoint was saved with save_weights_only: it holds the weights but no optimizer, "
-                          "scheduler or loop state, so fit() cannot resume from it; use Model::load_from_checkpoint "
-                          "for the weights");
-  return meta;
-}
-
-template <class T>
-auto Checkpoints<T>::stage(const Dict& ckpt, const Dict& meta) -> Staged {
-  namespace ck = checkpoint;
-  Staged s;
-  s.epoch = ck::get<int64_t>(ckpt, "epoch", "the checkpoint");
-  s.global_step = ck::get<int64_t>(ckpt, "global_step", "the checkpoint");
-  if (s.epoch < 0 || s.epoch > detail::kMaxCount || s.global_step < 0 || s.global_step > detail::kMaxCount)
-    throw CheckpointError("'epoch' (" + std::to_string(s.epoch) + ") and 'global_step' (" +
-                          std::to_string(s.global_step) + ") must be counts from 0 to 2^53");
-  stage_position(ck::get<Dict>(meta, "fit_state", ck::kMetaKey), meta, s);
-  s.results.load_state_dict(ck::get<Dict>(meta, "results", ck::kMetaKey));  // a fresh collection: nothing reset yet
-  for (const auto& [key, map] : {std::pair{"callback", &s.metrics.callback}, std::pair{"logged", &s.metrics.logged},
-                                 std::pair{"progress", &s.metrics.progress}})
-    for (const auto& e : ck::get<Dict>(ck::get<Dict>(meta, "metrics", ck::kMetaKey), key, "lightning_cpp.metrics")) {
-      if (!e.key().isString() || !e.value().isTensor())
-        throw CheckpointError("lightning_cpp.metrics." + std::string(key) + " should map names to tensors");
-      (*map)[e.key().toStringRef()] = e.value().toTensor();
-    }
-  stage_grads(meta, s);
-  s.weights = ck::stage_module_state_dict(*t_.model_, ck::get<Dict>(ckpt, "state_dict", "the checkpoint"),
-                                         /*strict=*/true, "the module");
-  return s;
-}
-
-template <class T>
-void Checkpoints<T>::stage_position(const Dict& fs, const Dict& meta, Staged& s) {
-  namespace ck = checkpoint;
-  const char* w = "lightning_cpp.fit_state";
-  const int64_t phase = ck::get<int64_t>(fs, "phase", w);
-  if (!loops::is_loop_phase(phase))
-    throw CheckpointError("'phase' in " + std::string(w) + " is " + std::to_string(phase) + "; expected 0 to 5");
-  auto& at = s.resume.position;
-  at.phase = static_cast<loops::LoopPhase>(phase);
-  at.batch_idx = ck::get<int64_t>(fs, "batch_idx", w);
-  at.is_last = ck::get<bool>(fs, "is_last", w);
-  at.stepped = ck::get<bool>(fs, "stepped", w);
-  s.total_batch_idx = ck::get<int64_t>(fs, "total_batch_idx", w);
-  s.should_stop = ck::get<bool>(fs, "should_stop", w);
-  if (at.batch_idx < 0 || at.batch_idx > detail::kMaxCount || s.total_batch_idx < 0 || s.total_batch_idx > detail::kMaxCount)
-    throw CheckpointError("'batch_idx' and 'total_batch_idx' in " + std::string(w) + " must be counts from 0 to 2^53");
-  // Mid-epoch, the batches already seen depend on how the data was sharded.
-  if (const auto ws = ck::get_or<int64_t>(meta, "world_size", ck::kMetaKey, 1);
-      ws != t_.strategy_.world_size() && loops::mid_epoch(at.phase))
-    throw CheckpointError("the checkpoint was saved mid-epoch by " + std::to_string(ws) + " process(es); resuming it "
-                          "with " + std::to_string(t_.strategy_.world_size()) + " would replay a different split of "
-                          "the epoch. Resume with the same devices * num_nodes, or from a checkpoint saved at an "
-                          "epoch's end");
-  s.resume.epoch_start_rng = ck::get_or<torch::Tensor>(fs, "epoch_start_rng", w, {});
-  if (s.resume.epoch_start_rng.defined()) check_rng_state(s.resume.epoch_start_rng, "fit_state.epoch_start_rng");
-  s.resume.rng = ck::get<Dict>(meta, "rng_states", ck::kMetaKey);
-  check_rng_state(ck::get<torch::Tensor>(s.resume.rng, "torch", "rng_states"), "rng_states.torch");
-  (void)ck::get<int64_t>(s.resume.rng, "lightning_seed", "rng_states");
-  (void)ck::get<checkpoint::List>(s.resume.rng, "torch.cuda", "rng_states");
-}
-
-/// A generator state LibTorch's CPU generator accepts (it aborts on others).
-template <class T>
-void Checkpoints<T>::check_rng_state(const torch::Tensor& state, const char* where) {
-  const auto current = checkpoint::cpu_rng_state();
-  if (state.scalar_type() != torch::kByte || state.dim() != 1 || state.numel() != current.numel())
-    throw CheckpointError(std::string("lightning_cpp.") + where + " should be a uint8 tensor of " +
-                          std::to_string(current.numel()) + " bytes (the CPU generator's state)");
-}
-
-template <class T>
-void Checkpoints<T>::stage_grads(const Dict& meta, Staged& s) {
-  namespace ck = checkpoint;
-  if (!ck::contains(meta, "accumulated_grads")) return;
-  const auto grads = ck::get<ck::List>(meta, "accumulated_grads", ck::kMetaKey);
-  const auto params = t_.model_->parameters();
-  if (grads.size() != params.size())
-    throw CheckpointError("accumulated_grads has " + std::to_string(grads.size()) + " entries, the module has " +
-                          std::to_string(params.size()) + " parameters");
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const c10::IValue g = grads.get(i);
-    if (g.isNone()) {
-      s.grads.emplace_back();
-      continue;
-    }
-    if (!g.isTensor() || g.toTensor().sizes() != params[i].sizes())
-      throw CheckpointError("accumulated_grads[" + std::to_string(i) + "] should be None or a tensor of shape " +
-                            lightning::detail::shape_str(params[i].sizes()));
-    s.grads.push_back(g.toTensor());
   }
 }
 
@@ -491,8 +291,8 @@ void Checkpoints<T>::load_optimizers(const Dict& ckpt, detail::Undo& undo) {
 
 /// What cannot fail: the weights, accumulated gradients and the loop state.
 template <class T>
-void Checkpoints<T>::commit(Staged& s) {
-  checkpoint::apply_module_state_dict(s.weights);
+void Checkpoints<T>::commit(detail::StagedLoop& s, const std::vector<std::pair<torch::Tensor, torch::Tensor>>& weights) {
+  checkpoint::apply_module_state_dict(weights);
   if (!s.grads.empty()) {
     auto params = t_.model_->parameters();
     for (std::size_t i = 0; i < params.size(); ++i)

@@ -21,23 +21,15 @@ std::vector<torch::Tensor> grads_of(Opt& opt) {
 }
 }  // namespace detail
 
+/// Clips `grads` in place (see clip_gradients).
+void clip_gradient_tensors(std::vector<torch::Tensor>& grads, double clip_val, GradClipAlgorithm algorithm);
+
 /// Clips the gradients of the optimizer's parameters in place.
 template <class Opt>
 void clip_gradients(Opt& opt, double clip_val, GradClipAlgorithm algorithm = GradClipAlgorithm::norm) {
   if (clip_val <= 0) return;
-  torch::NoGradGuard no_grad;
   auto grads = detail::grads_of(opt);
-  if (grads.empty()) return;
-  if (algorithm == GradClipAlgorithm::value) {
-    for (auto& g : grads) g.clamp_(-clip_val, clip_val);
-    return;
-  }
-  std::vector<torch::Tensor> norms;
-  norms.reserve(grads.size());
-  for (auto& g : grads) norms.push_back(g.norm(2));
-  auto total = torch::stack(norms).norm(2);
-  auto coef = (clip_val / (total + 1e-6)).clamp_max(1.0);
-  for (auto& g : grads) g.mul_(coef.to(g.device()));
+  clip_gradient_tensors(grads, clip_val, algorithm);
 }
 
 }  // namespace lightning

@@ -83,17 +83,6 @@ std::vector<HParam> reflect_hparams(const H& h) {
 }
 
 /// Python's `dict.update`: replaces the values of known keys, appends new ones.
-inline void update_hparams(std::vector<HParam>& into, const std::vector<HParam>& from) {
-  for (const auto& p : from) {
-    bool found = false;
-    for (auto& q : into)
-      if (q.key == p.key) {
-        q.value = p.value;
-        found = true;
-        break;
-      }
-    if (!found) into.push_back(p);
-  }
-}
+void update_hparams(std::vector<HParam>& into, const std::vector<HParam>& from);
 
 }  // namespace lightning::detail

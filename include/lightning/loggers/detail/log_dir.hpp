@@ -19,28 +19,7 @@ namespace lightning::detail {
 
 /// Lightning's `_get_next_version`: one more than the largest N among the
 /// directories `<root>/version_N[_...]`, or 0 (gaps are not reused).
-inline int next_version(const std::filesystem::path& root) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(root, ec)) return 0;
-  int next = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
-    std::error_code dec;
-    if (!entry.is_directory(dec)) continue;
-    const std::string name = entry.path().filename().string();
-    if (!name.starts_with("version_")) continue;
-    // Python: name.split("_")[1].isdigit()
-    const std::string_view rest = std::string_view(name).substr(8);
-    const std::string_view num = rest.substr(0, rest.find('_'));
-    if (num.empty() || num.size() > 9) continue;
-    bool digits = true;
-    for (char c : num) digits = digits && std::isdigit(static_cast<unsigned char>(c));
-    if (digits) next = std::max(next, std::stoi(std::string(num)) + 1);
-  }
-  if (ec)
-    throw std::runtime_error("lightning: cannot list the logger folder '" + root.string() + "': " + ec.message() +
-                             "; expected a readable directory");
-  return next;
-}
+int next_version(const std::filesystem::path& root);
 
 /// A logger's `save_dir`, `name` and `version`, with the version picked on
 /// first use (like Lightning's lazy `version` property).
@@ -64,15 +43,7 @@ class VersionedDir {
   std::filesystem::path log_dir() { return root_dir() / ("version_" + std::to_string(version())); }
 
   /// Creates the log directory (and parents) if missing.
-  void create(std::string_view who) {
-    const auto dir = log_dir();
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec || !std::filesystem::is_directory(dir))
-      throw std::runtime_error("lightning: " + std::string(who) + " cannot create its log directory '" +
-                               dir.string() + "': " + (ec ? ec.message() : "not a directory") +
-                               "; expected a writable save_dir");
-  }
+  void create(std::string_view who);
 
  private:
   std::filesystem::path save_dir_;
