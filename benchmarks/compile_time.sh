@@ -1,26 +1,60 @@
 #!/usr/bin/env bash
-# Compile time of (a) the hand-written loop with <torch/torch.h>, (b) the same
-# model with the bare Trainer and <lightning/lightning.hpp>, (c) a Trainer
-# using every policy that exists; each compiled twice, the faster kept.
-#   compile_time.sh SOURCE_DIR [COMPILER]
+# What users compile, through the build they use: a consumer project that
+# vendors this repository as subprojects/lightning-cpp (as tests/consumer
+# does), at -O2, in CPU seconds (user + system, ninja and its children):
+#   (a) the seed-sized program (benchmarks/compile_time/seed.cpp: Linear(10,1),
+#       one log, the default Trainer): cold, then again after a one-line change;
+#   (b) the same with the consumer precompiled header (lightning_pch);
+#   (c) the DDP example (examples/ddp.cpp), with the lightning-cpp-ddp dependency.
+# The library itself is built once first (reported apart). ccache is off.
+#   compile_time.sh SOURCE_DIR
 set -eu
-src=$1
-cxx=${2:-c++}
-flags=(-std=c++20 -O2 -I"$src/include" -isystem /usr/include/torch/csrc/api/include -isystem /usr/include/torch -c -o /dev/null)
-best() {
-  local best_t=
-  for _ in 1 2; do
-    local t0 t1
-    t0=$(date +%s.%N)
-    "$cxx" "${flags[@]}" "$1"
-    t1=$(date +%s.%N)
-    best_t=$(awk -v a="$t0" -v b="$t1" -v m="$best_t" 'BEGIN { t = b - a; if (m == "" || t < m) m = t; printf "%.2f", m }')
-  done
-  echo "$best_t"
+src=$(cd "$1" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export CCACHE_DISABLE=1
+
+mkdir -p "$work/subprojects/lightning-cpp"
+git -C "$src" ls-files -z --cached --others --exclude-standard |
+  (cd "$src" && xargs -0 cp --parents -t "$work/subprojects/lightning-cpp/")
+cp "$src/benchmarks/compile_time/seed.cpp" "$work/seed.cpp"
+cp "$src/benchmarks/compile_time/seed.cpp" "$work/seed_pch.cpp"
+cp "$src/examples/ddp.cpp" "$src/examples/lit_classifier.hpp" "$src/examples/fashion_mnist.hpp" "$work/"
+cat > "$work/meson.build" <<'EOF'
+project('compile_time', 'cpp', default_options : ['cpp_std=c++20', 'buildtype=plain', 'optimization=2'])
+lc = subproject('lightning-cpp', default_options : ['tests=false', 'examples=false', 'benchmarks=false'])
+lightning = lc.get_variable('lightning_dep')
+executable('seed', 'seed.cpp', dependencies : lightning)
+executable('seed_pch', 'seed_pch.cpp', dependencies : lightning, cpp_pch : lc.get_variable('lightning_pch'))
+ddp = lc.get_variable('lightning_ddp_dep')
+if ddp.found()
+  executable('ddp', 'ddp.cpp', dependencies : [ddp, dependency('zlib')])
+endif
+EOF
+cd "$work"
+meson setup build >setup.log 2>&1 || { cat setup.log; exit 1; }
+
+# CPU seconds of building one ninja target.
+cpu() {
+  /usr/bin/time -f "%U %S" -o time.txt ninja -C build "$1" >build.log 2>&1 || { tail -n 30 build.log; exit 1; }
+  awk '{ printf "%.1f", $1 + $2 }' time.txt
 }
-a=$(best "$src/benchmarks/compile_time/hand_written.cpp")
-b=$(best "$src/benchmarks/compile_time/bare_trainer.cpp")
-c=$(best "$src/benchmarks/compile_time/all_policies.cpp")
-echo "compile seconds: (a) hand-written $a, (b) bare Trainer $b, (c) all policies $c"
-awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN {
-  printf "b/a = %.3f (target <= 1.30: %s), c/a = %.3f\n", b / a, (b / a <= 1.3 ? "met" : "MISSED"), c / a }'
+# A one-line change: the seed's data line, a new constant each time.
+edit() { sed -i "s|x.sum(1, true).*EDIT-ME.*|x.sum(1, true) * $2;  // EDIT-ME|" "$1"; }
+
+lib=$(cpu subprojects/lightning-cpp/src/liblightning-cpp.so)
+echo "library (once): $lib s"
+a_cold=$(cpu seed)
+edit seed.cpp 2
+a_edit=$(cpu seed)
+echo "(a) seed program, default Trainer: cold $a_cold s, after a one-line change $a_edit s"
+b_cold=$(cpu seed_pch)
+edit seed_pch.cpp 2
+b_edit=$(cpu seed_pch)
+echo "(b) the same with the consumer PCH: cold (PCH included) $b_cold s, after a one-line change $b_edit s"
+if grep -q "^executable('ddp'" meson.build && [ -f build/build.ninja ] && grep -q "ddp.p/ddp.cpp.o" build/build.ninja; then
+  c=$(cpu ddp)
+  echo "(c) examples/ddp.cpp (lightning-cpp-ddp): $c s"
+else
+  echo "(c) skipped: no c10d/Gloo (apt-get install libgloo-dev)"
+fi

@@ -2,9 +2,11 @@
 // lightning-cpp: PyTorch Lightning for C++. One include for users:
 //   #include <lightning/lightning.hpp>
 //   namespace L = lightning;
+// It is <lightning/core.hpp> (the bare Trainer) plus Lightning's default
+// components and every callback, logger, metric, scheduler and precision.
 // Opt-in includes: <lightning/ddp.hpp> (strategy::DDP; build with the
 // lightning-cpp-ddp dependency) and <lightning/export/onnx.hpp> (ONNX libraries).
-#include <boost/hana/adapt_struct.hpp>
+#include "core.hpp"
 
 #include "callbacks/callbacks.hpp"
 #include "callbacks/early_stopping.hpp"

@@ -22,9 +22,6 @@
 #include <vector>
 
 #include "callbacks/callbacks.hpp"
-#include "callbacks/model_checkpoint.hpp"
-#include "callbacks/model_summary.hpp"
-#include "callbacks/progress_bar.hpp"
 #include "checkpoint/file.hpp"
 #include "connectors/callbacks.hpp"
 #include "connectors/checkpoint.hpp"
@@ -36,7 +33,7 @@
 #include "detail/results.hpp"
 #include "detail/trainer_link.hpp"
 #include "hooks.hpp"
-#include "loggers/csv_logger.hpp"
+#include "defaults.hpp"
 #include "loggers/loggers.hpp"
 #include "loops/entry.hpp"
 #include "loops/evaluation.hpp"
@@ -55,10 +52,6 @@
 
 namespace lightning {
 
-/// What `L.Trainer()` gives: a model summary, a progress bar and a checkpoint every epoch.
-using DefaultCallbacks = Callbacks<ModelSummary, ProgressBar, ModelCheckpoint>;
-using DefaultLoggers = Loggers<CSVLogger>;
-
 namespace detail {
 template <class M>
 constexpr bool automatic_optimization() {
@@ -75,6 +68,12 @@ class Trainer {
 
  public:
   using model_type = Model;
+  static_assert(detail::all_complete<detail::find_policy_t<policy_kind::callbacks, DefaultCallbacks, Policies...>> &&
+                    detail::all_complete<detail::find_policy_t<policy_kind::loggers, DefaultLoggers, Policies...>>,
+                "lightning: this Trainer uses Lightning's default components (L::ModelSummary, L::ProgressBar, "
+                "L::ModelCheckpoint, L::CSVLogger), whose headers are not included: #include "
+                "<lightning/lightning.hpp> (lightning/core.hpp has the bare Trainer only), or name the Trainer's "
+                "callbacks and loggers yourself (L::BareTrainer<Model>, L::Callbacks<...>, L::Loggers<...>)");
   using precision_type = detail::find_policy_t<policy_kind::precision, precision::F32, Policies...>;
   using strategy_type = detail::find_policy_t<policy_kind::strategy, strategy::Single, Policies...>;
   /// The callbacks named in the policies (or the defaults), plus those the

@@ -75,4 +75,15 @@ std::vector<std::pair<std::string, std::string>> parse_reflected_archive(std::st
   return out;
 }
 
+std::string reflected_archive(const std::vector<std::pair<std::string, std::string>>& fields) {
+  // Boost 1.74's text_oarchive of the field count and (name, text) strings:
+  // signature, library version, class tracking and version, then the data.
+  std::string out = "22 serialization::archive 18 0 0 " + std::to_string(fields.size());
+  for (const auto& [name, text] : fields) {
+    out += ' ' + std::to_string(name.size()) + ' ' + name;
+    out += ' ' + std::to_string(text.size()) + ' ' + text;
+  }
+  return out + '\n';
+}
+
 }  // namespace lightning::checkpoint::detail

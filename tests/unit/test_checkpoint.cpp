@@ -6,6 +6,7 @@
 
 #include <boost/hana/adapt_struct.hpp>
 #include <boost/serialization/version.hpp>
+#include <lightning/checkpoint/boost_hparams.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <thread>

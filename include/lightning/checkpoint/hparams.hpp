@@ -1,27 +1,25 @@
 #pragma once
-// Hyperparameters in a checkpoint, twice: a Boost.Serialization archive that
-// C++ rebuilds the exact struct from (versioned, so a struct that gained a
-// field since still loads, the new field keeping its default), and a plain
-// dict Python reads as `checkpoint["hyper_parameters"]`.
-#include <boost/archive/archive_exception.hpp>
-#include <boost/archive/text_iarchive.hpp>
-#include <boost/archive/text_oarchive.hpp>
+// Hyperparameters in a checkpoint, twice: an archive that C++ rebuilds the
+// exact struct from (field by field by name, so a struct that gained a field
+// since still loads, the new field keeping its default), and a plain dict
+// Python reads as `checkpoint["hyper_parameters"]`. The archive is
+// Boost.Serialization's text format, written and read by the library itself;
+// a struct with its own Boost `serialize` goes through Boost
+// (checkpoint/boost_hparams.hpp, included when needed).
 #include <boost/hana/accessors.hpp>
 #include <boost/hana/concept/struct.hpp>
 #include <boost/hana/first.hpp>
 #include <boost/hana/for_each.hpp>
 #include <boost/hana/second.hpp>
 #include <boost/hana/string.hpp>
-#include <boost/serialization/split_member.hpp>
-#include <boost/serialization/string.hpp>
-#include <boost/serialization/version.hpp>
 
 #include <charconv>
 #include <cstdint>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "../loggers/detail/hparams.hpp"
 #include "dict.hpp"
@@ -29,15 +27,37 @@
 
 namespace lightning::checkpoint {
 
-/// A struct that serializes itself with Boost (a `serialize(ar, version)`
-/// member or a free `serialize(ar, h, version)`): used as is, so its own
-/// BOOST_CLASS_VERSION decides what an old archive holds.
+/// How the hyperparameters of type H are archived, when not field by field:
+/// checkpoint/boost_hparams.hpp specializes it for structs with their own
+/// Boost `serialize` (`static std::string save(const H&)`,
+/// `static H load(const std::string&, H)`).
 template <class H>
-concept BoostSerializable = requires(boost::archive::text_oarchive& ar, H& h, const unsigned v) {
-  h.serialize(ar, v);
-} || requires(boost::archive::text_oarchive& ar, H& h, const unsigned v) { serialize(ar, h, v); };
+struct HParamsCodec {};
 
 namespace detail {
+/// Stands in for a Boost archive to see whether H has a `serialize` member template.
+struct SerializeProbe {
+  template <class T>
+  SerializeProbe& operator&(T&);
+};
+template <class H>
+concept HasSerializeMember = requires(H& h, SerializeProbe& ar, const unsigned v) { h.serialize(ar, v); };
+template <class H>
+concept HasCodec = requires(const H& h, const std::string& text) {
+  { HParamsCodec<H>::save(h) } -> std::convertible_to<std::string>;
+  HParamsCodec<H>::load(text, h);
+};
+template <class H>
+constexpr bool check_no_unused_serialize() {
+  static_assert(HasCodec<H> || !HasSerializeMember<H>,
+                "lightning: the hyperparameters struct has its own Boost `serialize`: #include "
+                "<lightning/checkpoint/boost_hparams.hpp> to store it through Boost.Serialization (or adapt it "
+                "with BOOST_HANA_ADAPT_STRUCT and drop serialize)");
+  return true;
+}
+
+/// Boost's text archive of (name, text) pairs, as a reflected struct is stored.
+std::string reflected_archive(const std::vector<std::pair<std::string, std::string>>& fields);
 
 template <class T>
 std::string to_text(const T& v) {
@@ -79,46 +99,23 @@ bool from_text(const std::string& s, T& out) {
   }
 }
 
-/// A Hana-reflected struct as Boost writes it: the field count, then each
-/// field as (name, text). Reading is parse_reflected_archive's (bounded, by
-/// name: fields added since keep their defaults, removed ones are skipped).
-template <class H>
-struct ReflectedHParams {
-  H* h;
-
-  template <class Ar>
-  void save(Ar& ar, const unsigned /*version*/) const {
-    std::size_t n = 0;
-    if constexpr (boost::hana::Struct<H>::value) n = boost::hana::length(boost::hana::accessors<H>());
-    ar << n;
-    if constexpr (boost::hana::Struct<H>::value) {
-      boost::hana::for_each(boost::hana::accessors<H>(), [&](auto pair) {
-        const std::string name = boost::hana::to<char const*>(boost::hana::first(pair));
-        const std::string text = to_text(boost::hana::second(pair)(*h));
-        ar << name << text;
-      });
-    }
-  }
-
-  BOOST_SERIALIZATION_SPLIT_MEMBER()
-};
-
 }  // namespace detail
 
-/// The hyperparameters as a Boost text archive.
+/// The hyperparameters as an archive (Boost.Serialization's text format).
 template <class H>
 std::string hparams_to_archive(const H& h) {
-  std::ostringstream out;
-  {
-    boost::archive::text_oarchive ar(out);
-    if constexpr (BoostSerializable<H>) {
-      ar << h;
-    } else {
-      const detail::ReflectedHParams<H> wrapped{const_cast<H*>(&h)};
-      ar << wrapped;
-    }
+  static_assert(detail::check_no_unused_serialize<H>());
+  if constexpr (detail::HasCodec<H>) {
+    return HParamsCodec<H>::save(h);
+  } else {
+    std::vector<std::pair<std::string, std::string>> fields;
+    if constexpr (boost::hana::Struct<H>::value)
+      boost::hana::for_each(boost::hana::accessors<H>(), [&](auto pair) {
+        fields.emplace_back(boost::hana::to<char const*>(boost::hana::first(pair)),
+                            detail::to_text(boost::hana::second(pair)(h)));
+      });
+    return detail::reflected_archive(fields);
   }
-  return out.str();
 }
 
 /// Rebuilds hyperparameters from hparams_to_archive()'s text, starting from
@@ -127,16 +124,14 @@ std::string hparams_to_archive(const H& h) {
 /// a struct with its own Boost `serialize` is read by Boost (trusted input only).
 template <class H>
 H hparams_from_archive(const std::string& text, H h = H{}) {
-  if constexpr (BoostSerializable<H>) {
-    try {
-      std::istringstream in(text);
-      boost::archive::text_iarchive ar(in);
-      ar >> h;
-    } catch (const boost::archive::archive_exception& e) {
-      throw CheckpointError(std::string("lightning: checkpoint: the hyperparameters archive is corrupt: ") + e.what());
-    }
+  static_assert(detail::check_no_unused_serialize<H>());
+  if constexpr (detail::HasCodec<H>) {
+    return HParamsCodec<H>::load(text, std::move(h));
   } else {
-    for (const auto& [name, value] : detail::parse_reflected_archive(text)) {
+    for (const auto& entry : detail::parse_reflected_archive(text)) {
+      // Named, not structured bindings: those cannot be captured before C++20 in every compiler.
+      const std::string& name = entry.first;
+      const std::string& value = entry.second;
       if constexpr (boost::hana::Struct<H>::value) {
         boost::hana::for_each(boost::hana::accessors<H>(), [&](auto pair) {
           if (name != boost::hana::to<char const*>(boost::hana::first(pair))) return;

@@ -14,4 +14,7 @@ namespace lightning::checkpoint::detail {
 /// Throws CheckpointError saying what is wrong where.
 std::vector<std::pair<std::string, std::string>> parse_reflected_archive(std::string_view text);
 
+/// Writes such an archive (what Boost 1.74's text_oarchive writes for them).
+std::string reflected_archive(const std::vector<std::pair<std::string, std::string>>& fields);
+
 }  // namespace lightning::checkpoint::detail

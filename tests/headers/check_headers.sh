@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Every public header compiles on its own, included twice, with nothing
+# before it: no precompiled or force-included header that could hide a
+# missing include. The list is read when the test runs, so a new header is
+# checked without reconfiguring. Syntax only (-fsyntax-only): nothing is
+# generated, the headers' templates are parsed as a user's TU would parse them.
+#   check_headers.sh INCLUDE_DIR DDP(yes|no) ONNX_FLAGS(text or "") -- COMPILER ARGS...
+# DDP headers get the c10d defines (as the lightning-cpp-ddp dependency
+# gives them) and are skipped when this build has no c10d; export/onnx.hpp
+# gets ONNX_FLAGS and is skipped when they are empty.
+set -u
+inc=$1 ddp=$2 onnx=$3
+shift 4
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$inc" || exit 1
+
+check_one() {  # header, then extra flags
+  local h=$1 tu log
+  shift
+  tu="$work/$(echo "$h" | tr '/.' '__').cpp"
+  log="$tu.log"
+  printf '#include <%s>\n#include <%s>  // and twice\n' "$h" "$h" >"$tu"
+  if "${compiler[@]}" "$@" -fsyntax-only "$tu" >"$log" 2>&1 && ! grep -q "warning:" "$log"; then
+    echo "ok   $h"
+  else
+    echo "FAIL $h"
+    head -n 40 "$log" | sed 's/^/     /'
+  fi
+}
+export -f check_one
+export work
+compiler=("$@")
+
+jobs=$(nproc 2>/dev/null || echo 2)
+list=$(find lightning -name '*.hpp' | LC_ALL=C sort)
+[ -n "$list" ] || { echo "no headers under $inc"; exit 1; }
+results="$work/results"
+: >"$results"
+for h in $list; do
+  case $h in
+    lightning/ddp.hpp | lightning/strategy/ddp*)
+      [ "$ddp" = yes ] || { echo "skip $h (no c10d in this build)" >>"$results"; continue; }
+      echo "$h -DUSE_DISTRIBUTED -DUSE_C10D_GLOO -DLIGHTNING_HAVE_C10D=1 -I$inc/lightning/compat" ;;
+    lightning/export/onnx.hpp)
+      [ -n "$onnx" ] || { echo "skip $h (no ONNX library in this build)" >>"$results"; continue; }
+      echo "$h $onnx" ;;
+    *) echo "$h" ;;
+  esac
+done | {
+  # One header per line; `compiler` travels as a declared array.
+  decl=$(declare -p compiler)
+  xargs -P "$jobs" -L 1 bash -c "$decl; check_one \"\$@\"" _ >>"$results"
+}
+grep -v '^ok ' "$results"
+ok=$(grep -c '^ok ' "$results")
+bad=$(grep -c '^FAIL ' "$results")
+echo "$ok headers compile alone, $bad do not"
+[ "$bad" -eq 0 ] && [ "$ok" -gt 0 ]
