@@ -68,8 +68,13 @@ class LearningRateMonitor {
       name = slot.lr_scheduler.name;
     }
     if (!opts_.logging_interval && changes != when) return;
-    std::string type = c10::demangle(typeid(O).name());
-    if (auto p = type.rfind("::"); p != std::string::npos) type = type.substr(p + 2);
+    std::string type;
+    if constexpr (requires { slot.optimizer.type_name(); }) {  // chosen at run time (optim::AnyOptimizer)
+      type = std::string(slot.optimizer.type_name());
+    } else {
+      type = c10::demangle(typeid(O).name());
+      if (auto p = type.rfind("::"); p != std::string::npos) type = type.substr(p + 2);
+    }
     if (name.empty()) {
       const int n = seen[type]++;
       name = "lr-" + type + (n ? "-" + std::to_string(n) : "");

@@ -183,7 +183,10 @@ inline std::string state_key(const torch::Tensor& p) { return c10::guts::to_stri
 template <class Opt>
 Dict optimizer_state_dict(Opt& opt) {
   Dict out = make_dict();
-  if constexpr (HasOptimizerCodec<Opt>) {
+  if constexpr (requires { opt.visit([](auto&) { return Dict(make_dict()); }); }) {
+    // Chosen at run time (optim::AnyOptimizer): the concrete optimizer's layout.
+    return opt.visit([](auto& o) { return optimizer_state_dict(o); });
+  } else if constexpr (HasOptimizerCodec<Opt>) {
     using C = OptimizerCodec<Opt>;
     Dict state = make_int_dict();
     List groups = make_list();
@@ -272,7 +275,9 @@ DecodedGroup<C> decode_group(const torch::optim::OptimizerParamGroup& own, const
 /// parameter counts and every state tensor's shape before changing anything.
 template <class Opt>
 void load_optimizer_state_dict(Opt& opt, const Dict& sd, const std::string& where = "optimizer_states[0]") {
-  if constexpr (HasOptimizerCodec<Opt>) {
+  if constexpr (requires { opt.visit([](auto&) {}); }) {
+    opt.visit([&](auto& o) { load_optimizer_state_dict(o, sd, where); });
+  } else if constexpr (HasOptimizerCodec<Opt>) {
     using C = OptimizerCodec<Opt>;
     auto groups = get<List>(sd, "param_groups", where);
     auto state = get<Dict>(sd, "state", where);

@@ -34,6 +34,12 @@ template <class Opt>
 struct policy_slots {
   using type = std::tuple<lightning::detail::OptimizerSlot<typename Opt::optimizer_type, NoScheduler>>;
 };
+/// A policy that builds an optimizer with its scheduler (optim::RuntimeOptimizer).
+template <class Opt>
+  requires requires { typename Opt::config_type; }
+struct policy_slots<Opt> {
+  using type = lightning::detail::optimizer_slots_t<typename Opt::config_type>;
+};
 template <>
 struct policy_slots<NoOptimizerPolicy> {
   using type = std::tuple<lightning::detail::OptimizerSlot<NoOptimizer, NoScheduler>>;
