@@ -150,7 +150,7 @@ Result run_single(int threads, int64_t epochs, int64_t samples) {
   L::seed_everything(42);
   Classifier model;
   const auto t0 = clock_type::now();
-  L::Trainer<Classifier, L::Callbacks<>, L::Loggers<>> trainer({.max_epochs = kWarmupEpochs + epochs});
+  L::Trainer<Classifier, L::OnlyCallbacks<>, L::Loggers<>> trainer({.max_epochs = kWarmupEpochs + epochs});
   L::data::TensorLoader<2> loader({x, y}, {.batch_size = kBatch, .shuffle = true});
   trainer.fit(model, loader);
   const double fit_s = secs(t0, clock_type::now());
@@ -170,7 +170,7 @@ int run_ddp_worker(const std::string& mode, const std::string& out, int threads,
   o.timeout = 120s;  // a lost rank must not hang the benchmark
   o.overlap_gradient_sync = mode == "overlap";
   const auto t0 = clock_type::now();
-  L::Trainer<Classifier, L::strategy::DDP, L::Callbacks<>, L::Loggers<>> trainer(
+  L::Trainer<Classifier, L::strategy::DDP, L::OnlyCallbacks<>, L::Loggers<>> trainer(
       {.max_epochs = kWarmupEpochs + epochs, .devices = 2}, L::strategy::DDP(o));
   L::data::TensorLoader<2> loader({x, y}, {.batch_size = kBatch, .shuffle = true});
   trainer.fit(model, loader);

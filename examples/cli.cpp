@@ -75,7 +75,7 @@ struct L::cli::datamodule_options<fashion_mnist::DataModule> {
 int main(int argc, char** argv) {
   // Without `--optimizer.lr`, the model's lr (Lightning users link them the same way in YAML).
   return L::cli::LightningCLI<cli_example::Classifier, fashion_mnist::DataModule,
-                              L::Callbacks<L::ModelSummary, L::ProgressBar, L::ModelCheckpoint, L::LearningRateMonitor>,
+                              L::Callbacks<L::LearningRateMonitor>,
                               L::Loggers<L::CSVLogger>>(argc, argv)
       .exit_code();
 }

@@ -16,8 +16,7 @@
 int main(int argc, char** argv) {
   const int64_t epochs = argc > 1 ? std::atoll(argv[1]) : 3;
   L::seed_everything(42);
-  L::Trainer<LitClassifier, L::strategy::DDP, L::Callbacks<L::ModelSummary, L::ProgressBar, L::ModelCheckpoint>,
-             L::Loggers<L::CSVLogger>>
+  L::Trainer<LitClassifier, L::strategy::DDP>
       trainer({.max_epochs = epochs, .devices = 2, .default_root_dir = "ddp_logs"},
               L::ModelCheckpoint({.monitor = "val_loss", .mode = L::Mode::min}));
   LitClassifier model;

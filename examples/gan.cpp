@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
     return distance_to_modes(model.generate(2000));
   };
   const double before = probe();
-  L::Trainer<LitGAN, L::Callbacks<L::ProgressBar>, L::Loggers<>> trainer({.max_epochs = epochs});
+  L::Trainer<LitGAN, L::OnlyCallbacks<L::ProgressBar>, L::Loggers<>> trainer({.max_epochs = epochs});
   trainer.fit(model, loader);
   const double after = probe();
   std::printf("mean distance of generated samples to the nearest mode: %.4f before training, %.4f after\n", before,

@@ -6,16 +6,18 @@
 #include "fashion_mnist.hpp"
 #include "lit_classifier.hpp"
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {  // an error ends the program with its message, not "terminate called"
   const int64_t epochs = argc > 1 ? std::atoll(argv[1]) : 5;
   L::seed_everything(42);
-  // Lightning's defaults (model summary, progress bar, CSV logger) plus
-  // TensorBoard, both writing into the same lightning_logs/version_N; the
-  // best checkpoint by val_loss is kept, and training stops when it plateaus.
+  // Lightning's defaults (model summary, progress bar, ModelCheckpoint: kept
+  // by L::Callbacks<...>, as `callbacks=[...]` keeps them) plus EarlyStopping;
+  // the CSV logger plus TensorBoard, both writing into the same
+  // lightning_logs/version_N. The best checkpoint by val_loss is kept, and
+  // training stops when it plateaus.
   L::CSVLogger csv;
   L::TensorBoardLogger tensorboard({.version = csv.version()});
   L::Trainer<LitClassifier,
-             L::Callbacks<L::ModelSummary, L::ProgressBar, L::ModelCheckpoint, L::EarlyStopping>,
+             L::Callbacks<L::EarlyStopping>,
              L::Loggers<L::CSVLogger, L::TensorBoardLogger>>
       trainer({.max_epochs = epochs}, std::move(csv), std::move(tensorboard),
               L::ModelCheckpoint({.monitor = "val_loss", .mode = L::Mode::min}),
@@ -32,4 +34,7 @@ int main(int argc, char** argv) {
               trainer.checkpoint_callback().best_model_score().value_or(0.0), results.at(0).at("test_acc"),
               trainer.logger<L::CSVLogger>().log_dir().c_str());
   return results.at(0).at("test_acc") > 0.5 ? 0 : 1;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "error: %s\n", e.what());
+  return 1;
 }

@@ -20,7 +20,7 @@ struct Regressor : L::LightningModule<Regressor> {
   auto configure_optimizers() { return torch::optim::Adam(parameters(), torch::optim::AdamOptions(1e-3)); }
 };
 
-int main() {
+int main() try {  // an error ends the program with its message, not "terminate called"
   L::seed_everything(42);
   auto x = torch::randn({1000, 10});
   auto y = x.sum(1, /*keepdim=*/true) * 0.5 + 0.1 * torch::randn({1000, 1});
@@ -37,4 +37,7 @@ int main() {
   const double after = mse();
   std::printf("mse over the data set: %.4f before training, %.4f after\n", before, after);
   return after < before ? 0 : 1;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "error: %s\n", e.what());
+  return 1;
 }

@@ -30,7 +30,7 @@ int main() {
   L::data::TensorLoader loader({x, y}, {.batch_size = 32, .shuffle = true});
   Regression model;
   L::Trainer<Regression, L::precision::BF16Mixed, L::strategy::Single,
-             L::Callbacks<L::ModelSummary, L::ProgressBar, L::LearningRateMonitor>,
+             L::OnlyCallbacks<L::ModelSummary, L::ProgressBar, L::LearningRateMonitor>,
              L::Loggers<L::CSVLogger, L::TensorBoardLogger>>
       trainer({.max_epochs = 3, .gradient_clip_val = 1.0});
   trainer.fit(model, loader, loader);

@@ -3,6 +3,8 @@
 // when no L::Callbacks<...> or L::Loggers<...> policy is named. Their
 // definitions come with <lightning/lightning.hpp>; a Trainer that needs them
 // without it says which include is missing.
+#include <type_traits>
+
 #include "callbacks/callbacks.hpp"
 #include "loggers/loggers.hpp"
 
@@ -19,6 +21,14 @@ using DefaultCallbacks = Callbacks<ModelSummary, ProgressBar, ModelCheckpoint>;
 using DefaultLoggers = Loggers<CSVLogger>;
 
 namespace detail {
+/// Lightning's class name of a default component, for messages.
+template <class C>
+constexpr const char* callback_class_name() {
+  if constexpr (std::is_same_v<C, ModelCheckpoint>) return "ModelCheckpoint";
+  else if constexpr (std::is_same_v<C, ProgressBar>) return "TQDMProgressBar";
+  else return "ModelSummary";
+}
+
 template <class T>
 concept CompleteType = requires { sizeof(T); };
 template <class Set>

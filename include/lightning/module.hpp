@@ -24,6 +24,7 @@
 #include "optim/clipping.hpp"
 #include "optim/configure.hpp"
 #include "optim/lightning_optimizer.hpp"
+#include "trainer_view.hpp"
 
 namespace lightning {
 
@@ -79,6 +80,14 @@ class LightningModule : public torch::nn::Module {
   int64_t current_epoch() const noexcept { return trainer_link_ ? trainer_link_->progress.current_epoch : 0; }
   /// Optimizer steps taken so far (during `training_step`: the steps before this one).
   int64_t global_step() const noexcept { return trainer_link_ ? trainer_link_->progress.global_step : 0; }
+  /// The Trainer running this module (Lightning's `self.trainer`), read-only:
+  /// max_epochs(), estimated_stepping_batches(), sanity_checking(),
+  /// is_global_zero(), world_size(), log_dir(), callback_metrics(), ...
+  /// Outside a Trainer's fit/validate/test/predict: std::logic_error.
+  TrainerView trainer() const {
+    const detail::TrainerLink* link = require_link("trainer()");
+    return TrainerView(link->trainer, static_cast<const TrainerView::Ops*>(link->view_ops), &link->progress);
+  }
   /// Read-only loop state of the running Trainer, or nullptr outside one.
   const detail::LoopProgress* trainer_progress() const noexcept { return trainer_link_ ? &trainer_link_->progress : nullptr; }
 

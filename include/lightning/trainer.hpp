@@ -30,6 +30,7 @@
 #include "connectors/optimizers.hpp"
 #include "data/datamodule.hpp"
 #include "data/loader.hpp"
+#include "detail/messages.hpp"
 #include "detail/results.hpp"
 #include "detail/trainer_link.hpp"
 #include "hooks.hpp"
@@ -49,6 +50,7 @@
 #include "stage.hpp"
 #include "strategy/single.hpp"
 #include "trainer_options.hpp"
+#include "trainer_view.hpp"
 
 namespace lightning {
 
@@ -68,18 +70,21 @@ class Trainer {
 
  public:
   using model_type = Model;
-  static_assert(detail::all_complete<detail::find_policy_t<policy_kind::callbacks, DefaultCallbacks, Policies...>> &&
+  /// The callbacks policy as given (L::Callbacks<...> keeps Lightning's defaults, L::OnlyCallbacks<...> does not).
+  using callbacks_policy_type = detail::find_policy_t<policy_kind::callbacks, Callbacks<>, Policies...>;
+  static_assert(detail::all_complete<typename detail::resolve_callbacks<callbacks_policy_type, DefaultCallbacks>::type> &&
                     detail::all_complete<detail::find_policy_t<policy_kind::loggers, DefaultLoggers, Policies...>>,
                 "lightning: this Trainer uses Lightning's default components (L::ModelSummary, L::ProgressBar, "
                 "L::ModelCheckpoint, L::CSVLogger), whose headers are not included: #include "
                 "<lightning/lightning.hpp> (lightning/core.hpp has the bare Trainer only), or name the Trainer's "
-                "callbacks and loggers yourself (L::BareTrainer<Model>, L::Callbacks<...>, L::Loggers<...>)");
+                "callbacks and loggers exactly (L::BareTrainer<Model>, L::OnlyCallbacks<...>, L::Loggers<...>)");
   using precision_type = detail::find_policy_t<policy_kind::precision, precision::F32, Policies...>;
   using strategy_type = detail::find_policy_t<policy_kind::strategy, strategy::Single, Policies...>;
-  /// The callbacks named in the policies (or the defaults), plus those the
-  /// module's `configure_callbacks()` adds.
+  /// The callbacks named in the policies (with Lightning's defaults unless
+  /// L::OnlyCallbacks), plus those the module's `configure_callbacks()` adds.
   using callbacks_type =
-      connectors::merged_callbacks_t<detail::find_policy_t<policy_kind::callbacks, DefaultCallbacks, Policies...>, Model>;
+      connectors::merged_callbacks_t<typename detail::resolve_callbacks<callbacks_policy_type, DefaultCallbacks>::type,
+                                     Model>;
   using loggers_type = detail::find_policy_t<policy_kind::loggers, DefaultLoggers, Policies...>;
   using optimizer_policy_type = detail::find_policy_t<policy_kind::optimizer, NoOptimizerPolicy, Policies...>;
 
@@ -126,11 +131,16 @@ class Trainer {
     connectors::Logging<Trainer> logging(*this);
     logging.use_default_root_dir();
     (place(std::forward<Components>(components)), ...);
+    apply_default_switches();
     strategy_.setup_environment(opts_.user);
     logging.share_run_directory();
     // A precision the device cannot run (16-mixed on CPU) fails here, not mid-fit.
     precision_.setup(strategy_.root_device());
     if (opts_.user.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
+    if (opts_.fast_dev_run > 0)
+      detail::rank_zero_info(is_global_zero(), "Running in `fast_dev_run` mode: will run the requested loop using " +
+                                                   std::to_string(opts_.fast_dev_run) +
+                                                   " batch(es). Logging and checkpointing is suppressed.");
   }
 
   Trainer(const Trainer&) = delete;
@@ -221,7 +231,7 @@ class Trainer {
 
   /// Sends metrics straight to every logger (rank 0 only; not under fast_dev_run).
   void log_metrics(std::map<std::string, double> metrics, int64_t step) {
-    connectors::Logging<Trainer>(*this).log_metrics(std::move(metrics), step);
+    connectors::Logging<Trainer>(*this).log_metrics(std::move(metrics), step, /*with_epoch=*/false);
   }
 
   /// Epoch metrics of the last validation or test run, as loggers see them.
@@ -248,6 +258,42 @@ class Trainer {
   }
   /// The model being run, or nullptr outside an entry point.
   Model* lightning_module() noexcept { return model_; }
+
+  /// Lightning's `trainer.log_dir`: the first logger's directory, else default_root_dir.
+  std::string log_dir() {
+    std::optional<std::string> dir;
+    loggers_.for_each([&](auto& lg) {
+      if constexpr (requires { lg.log_dir(); })
+        if (!dir) dir = std::string(lg.log_dir());
+    });
+    return dir ? *dir : opts_.user.default_root_dir;
+  }
+  /// Optimizer steps the whole fit takes, by Lightning's rule (INT64_MAX: unbounded).
+  int64_t estimated_stepping_batches() const noexcept {
+    if (opts_.max_epochs == -1) return opts_.max_steps == -1 ? detail::kUnbounded : opts_.max_steps;
+    if (num_training_batches_ == detail::kUnbounded) return opts_.max_steps;
+    const int64_t per_epoch = (num_training_batches_ + opts_.accumulate - 1) / opts_.accumulate;
+    const int64_t total = per_epoch * std::max<int64_t>(opts_.max_epochs, 1);
+    return opts_.max_steps != -1 ? std::min(total, opts_.max_steps) : total;
+  }
+  /// The table behind `module.trainer()` for this Trainer type.
+  static const TrainerView::Ops* view_ops_table() noexcept {
+    static constexpr TrainerView::Ops ops{
+        [](void* t) { return static_cast<Trainer*>(t)->max_epochs(); },
+        [](void* t) { return static_cast<Trainer*>(t)->max_steps(); },
+        [](void* t) { return static_cast<Trainer*>(t)->estimated_stepping_batches(); },
+        [](void* t) { return static_cast<Trainer*>(t)->num_training_batches(); },
+        [](void* t) { return static_cast<Trainer*>(t)->is_global_zero(); },
+        [](void* t) { return static_cast<Trainer*>(t)->world_size(); },
+        [](void* t) { return static_cast<Trainer*>(t)->global_rank(); },
+        [](void* t) { return static_cast<Trainer*>(t)->log_dir(); },
+        [](void* t) -> const std::map<std::string, torch::Tensor>& {
+          return static_cast<Trainer*>(t)->callback_metrics();
+        },
+        [](void* t) { return static_cast<Trainer*>(t)->should_stop; },
+    };
+    return &ops;
+  }
 
   int64_t world_size() const noexcept { return strategy_.world_size(); }
   int64_t global_rank() const noexcept { return strategy_.global_rank(); }
@@ -324,6 +370,12 @@ class Trainer {
   template <class C>
   void place(C&& c) {
     using C0 = std::remove_cvref_t<C>;
+    static_assert(!std::is_lvalue_reference_v<C> ||
+                      !(callbacks_type::template contains<C0> || loggers_type::template contains<C0>),
+                  "lightning: Trainer(options, callback_or_logger): the Trainer keeps its own instance, so the object "
+                  "you passed would never see the run (ckpt.best_model_path() would stay empty). Pass it as an "
+                  "rvalue (std::move(ckpt), or construct it in the call) and read the Trainer's through "
+                  "trainer.checkpoint_callback(), trainer.callback<C>() or trainer.logger<L>()");
     if constexpr (callbacks_type::template contains<C0>) callbacks_.set(std::forward<C>(c));
     else if constexpr (loggers_type::template contains<C0>) loggers_.set(std::forward<C>(c));
     else if constexpr (std::is_same_v<C0, optimizer_policy_type>) optimizer_policy_.emplace(std::forward<C>(c));
@@ -333,6 +385,29 @@ class Trainer {
       static_assert(loops::detail::always_false<C0>,
                     "lightning: a Trainer constructor argument matches none of its callbacks, loggers or policies; "
                     "list its type in L::Callbacks<...> or L::Loggers<...>, or name the policy in Trainer<...>");
+  }
+
+  /// Lightning's switches for its default components: a default the options
+  /// turn off sees no hook; one the user listed and the options refuse is an error.
+  void apply_default_switches() {
+    const auto& o = opts_.user;
+    switch_default<ModelCheckpoint>(o.enable_checkpointing, "enable_checkpointing", /*listed_is_error=*/true);
+    switch_default<ProgressBar>(o.enable_progress_bar, "enable_progress_bar", /*listed_is_error=*/true);
+    switch_default<ModelSummary>(o.enable_model_summary, "enable_model_summary", /*listed_is_error=*/false);
+    if (!o.logger) loggers_.switch_off();
+  }
+  template <class C>
+  void switch_default(bool enabled, const char* option, bool listed_is_error) {
+    if constexpr (callbacks_type::template contains<C>) {
+      if (enabled) return;
+      if (detail::names_callback<C, callbacks_policy_type>) {
+        if (listed_is_error)
+          throw std::invalid_argument(std::string("Trainer was configured with `") + option + "=False` but found `" +
+                                      detail::callback_class_name<C>() + "` in callbacks list.");
+        return;
+      }
+      callbacks_.template switch_off<C>();
+    }
   }
 
   // ---------------------------------------------------------------- hooks
@@ -429,6 +504,6 @@ class Trainer {
 /// The bare loop: no callbacks, no loggers, 32-bit, one process. Its
 /// per-step work is the hand-written loop's (see benchmarks/).
 template <class Model, class... Policies>
-using BareTrainer = Trainer<Model, Callbacks<>, Loggers<>, Policies...>;
+using BareTrainer = Trainer<Model, OnlyCallbacks<>, Loggers<>, Policies...>;
 
 }  // namespace lightning

@@ -64,9 +64,16 @@ struct TrainerOptions {
   Accelerator accelerator = Accelerator::automatic;
   int64_t devices = 1;
   int64_t num_nodes = 1;
+  /// false: no logger (Lightning's `logger=False`); the default CSVLogger's
+  /// or those of the Trainer's L::Loggers<...>.
+  bool logger = true;
   bool deterministic = false;
   std::string default_root_dir = ".";
   int64_t log_every_n_steps = 50;
+  /// Lightning's switches for its default callbacks (kept by L::Callbacks<...>).
+  bool enable_checkpointing = true;
+  bool enable_progress_bar = true;
+  bool enable_model_summary = true;
   int64_t accumulate_grad_batches = 1;
   /// 0: no clipping.
   double gradient_clip_val = 0.0;

@@ -1,6 +1,8 @@
 // What log() collects (see detail/results.hpp).
 #include "lightning/detail/results.hpp"
 
+#include <sstream>
+
 namespace lightning::detail {
 
 void ResultCollection::publish_step(MetricMaps& maps) {
@@ -95,6 +97,15 @@ void ResultCollection::load_state_dict(const checkpoint::Dict& sd) {
   }
   reset();
   entries_ = std::move(entries);
+}
+
+void ResultCollection::throw_not_scalar(std::string_view name, const torch::Tensor& value) {
+  std::ostringstream shape;
+  shape << value.sizes();
+  const std::string n(name);
+  throw std::invalid_argument("`log(\"" + n + "\", tensor of shape " + shape.str() +
+                              ")` was called, but the tensor must have a single element. You can try doing `log(\"" +
+                              n + "\", value.mean())`");
 }
 
 ResultEntry& ResultCollection::entry(Fx fx, uint64_t call_id, std::string_view name, const LogOptions& opts) {

@@ -22,7 +22,7 @@ int train() {
   L::data::TensorLoader loader({x, x.sum(1, true)}, {.batch_size = 32});
   Regression model;
   L::Trainer<Regression, Precision,
-             L::Callbacks<L::ModelSummary, L::ProgressBar, L::LearningRateMonitor>,
+             L::OnlyCallbacks<L::ModelSummary, L::ProgressBar, L::LearningRateMonitor>,
              L::Loggers<L::CSVLogger, L::TensorBoardLogger>>
       trainer({.max_epochs = 1});
   trainer.fit(model, loader);

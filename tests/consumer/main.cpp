@@ -27,7 +27,7 @@ int main() {
   Model model;
   const double before = torch::mse_loss(model.layer(x), y).item<double>();
 #if defined(CONSUMER_DDP)
-  L::Trainer<Model, L::strategy::DDP, L::Callbacks<>, L::Loggers<>> trainer(
+  L::Trainer<Model, L::strategy::DDP, L::OnlyCallbacks<>, L::Loggers<>> trainer(
       {.max_epochs = 30}, L::strategy::DDP({.backend = "gloo", .timeout = std::chrono::seconds(60)}));
 #else
   L::BareTrainer<Model> trainer({.max_epochs = 30});

@@ -114,9 +114,9 @@ L::strategy::DDP ddp(bool overlap = true) {
 }
 
 template <class Opt>
-using DDPTrainer = L::Trainer<Net, L::strategy::DDP, L::Optimizer<Opt>, L::Callbacks<>, L::Loggers<>>;
+using DDPTrainer = L::Trainer<Net, L::strategy::DDP, L::Optimizer<Opt>, L::OnlyCallbacks<>, L::Loggers<>>;
 template <class Opt>
-using OneTrainer = L::Trainer<Net, L::Optimizer<Opt>, L::Callbacks<>, L::Loggers<>>;
+using OneTrainer = L::Trainer<Net, L::Optimizer<Opt>, L::OnlyCallbacks<>, L::Loggers<>>;
 
 // 2 ranks x B samples per step == 1 process x 2B, after every step; ranks bitwise equal.
 template <class Opt>
@@ -192,7 +192,7 @@ void sharding() {
   auto ids = torch::arange(n, torch::kFloat).unsqueeze(1);
   auto val = torch::arange(11, torch::kFloat).unsqueeze(1);
   Recorder m;
-  L::Trainer<Recorder, L::strategy::DDP, L::Callbacks<>, L::Loggers<>> t(
+  L::Trainer<Recorder, L::strategy::DDP, L::OnlyCallbacks<>, L::Loggers<>> t(
       {.max_epochs = 3, .num_sanity_val_steps = 0, .devices = 2}, ddp());
   L::data::TensorLoader<2> train({ids, ids}, {.batch_size = 4, .shuffle = true});
   L::data::TensorLoader<2> valid({val, val}, {.batch_size = 4});
@@ -221,7 +221,7 @@ void sharding() {
   std::vector<L::Batch> batches;
   for (int64_t i = 0; i < 5; ++i) batches.emplace_back(torch::full({2, 1}, float(i)), torch::zeros({2, 1}));
   Recorder m2;
-  L::Trainer<Recorder, L::strategy::DDP, L::Callbacks<>, L::Loggers<>> t2(
+  L::Trainer<Recorder, L::strategy::DDP, L::OnlyCallbacks<>, L::Loggers<>> t2(
       {.max_epochs = 1, .num_sanity_val_steps = 0, .devices = 2}, ddp());
   t2.fit(m2, batches, batches);
   auto r0 = gather_ids(t2.strategy(), m2.train_ids.at(0), 0), r1 = gather_ids(t2.strategy(), m2.train_ids.at(0), 1);
@@ -238,7 +238,7 @@ void sharding() {
   };
   auto train3 = libtorch_loader(), val3 = libtorch_loader();
   Recorder m3;
-  L::Trainer<Recorder, L::strategy::DDP, L::Callbacks<>, L::Loggers<>> t3(
+  L::Trainer<Recorder, L::strategy::DDP, L::OnlyCallbacks<>, L::Loggers<>> t3(
       {.max_epochs = 1, .num_sanity_val_steps = 0, .devices = 2}, ddp());
   t3.fit(m3, train3, val3);
   r0 = gather_ids(t3.strategy(), m3.train_ids.at(0), 0), r1 = gather_ids(t3.strategy(), m3.train_ids.at(0), 1);
@@ -253,7 +253,7 @@ void sharding() {
   auto train4 = torch::data::make_data_loader(RangeDataset().map(torch::data::transforms::Stack<>()), sampler,
                                               torch::data::DataLoaderOptions().batch_size(2));
   Recorder m4;
-  L::Trainer<Recorder, L::strategy::DDP, L::Callbacks<>, L::Loggers<>> t4({.max_epochs = 1, .devices = 2}, ddp());
+  L::Trainer<Recorder, L::strategy::DDP, L::OnlyCallbacks<>, L::Loggers<>> t4({.max_epochs = 1, .devices = 2}, ddp());
   t4.fit(m4, train4);
   r0 = gather_ids(t4.strategy(), m4.train_ids.at(0), 0), r1 = gather_ids(t4.strategy(), m4.train_ids.at(0), 1);
   check(r0 == std::vector<int64_t>{0, 1, 2, 3, 4} && r1 == std::vector<int64_t>{5, 6, 7, 8, 9},
@@ -289,7 +289,7 @@ struct Syncer : L::LightningModule<Syncer, Params> {
 void sync_dist() {
   Syncer m;
   m.global_rank_ = rank_of_process;
-  L::Trainer<Syncer, L::strategy::DDP, L::Callbacks<>, L::Loggers<>> t(
+  L::Trainer<Syncer, L::strategy::DDP, L::OnlyCallbacks<>, L::Loggers<>> t(
       {.max_epochs = 1, .num_sanity_val_steps = 0, .devices = 2}, ddp());
   auto ids = torch::arange(8, torch::kFloat).unsqueeze(1);
   auto val = torch::arange(1, 12, torch::kFloat).unsqueeze(1);  // 1..11: mean 6, sum 66, max 11
@@ -314,7 +314,7 @@ void sync_dist() {
 void files_and_resume(const fs::path& dir) {
   auto [x, y] = regression_data(64);
   using T = L::Trainer<Net, L::strategy::DDP, L::Optimizer<torch::optim::Adam>,
-                       L::Callbacks<L::ModelCheckpoint>, L::Loggers<L::CSVLogger>>;
+                       L::OnlyCallbacks<L::ModelCheckpoint>, L::Loggers<L::CSVLogger>>;
   torch::Tensor straight;
   {
     torch::manual_seed(3);
@@ -378,7 +378,7 @@ struct CountingData {
 void callbacks(const fs::path& dir) {
   Scored m;
   CountingData data;
-  L::Trainer<Scored, L::strategy::DDP, L::Callbacks<L::EarlyStopping, L::ModelCheckpoint>, L::Loggers<>> t(
+  L::Trainer<Scored, L::strategy::DDP, L::OnlyCallbacks<L::EarlyStopping, L::ModelCheckpoint>, L::Loggers<>> t(
       {.max_epochs = 20, .num_sanity_val_steps = 0, .devices = 2, .default_root_dir = dir.string()}, ddp(),
       L::EarlyStopping({.monitor = "score", .patience = 2}),
       L::ModelCheckpoint({.monitor = "score", .save_top_k = 1}));
@@ -398,7 +398,7 @@ void callbacks(const fs::path& dir) {
 
   // One validation sample for two ranks: a clear error on both, not a hang.
   Scored m2;
-  L::Trainer<Scored, L::strategy::DDP, L::Callbacks<>, L::Loggers<>> t2(
+  L::Trainer<Scored, L::strategy::DDP, L::OnlyCallbacks<>, L::Loggers<>> t2(
       {.max_epochs = 1, .num_sanity_val_steps = 0, .devices = 2}, ddp());
   auto x = torch::arange(4, torch::kFloat).unsqueeze(1), one = torch::ones({1, 1});
   L::data::TensorLoader<2> train({x, x}, {.batch_size = 2}), val({one, one}, {.batch_size = 1});

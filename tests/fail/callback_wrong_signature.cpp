@@ -10,7 +10,7 @@ struct Cb {
 };
 int main() {
   M m;
-  L::Trainer<M, L::Callbacks<Cb>> trainer;
+  L::Trainer<M, L::OnlyCallbacks<Cb>> trainer;
   L::data::TensorLoader loader({torch::zeros({4, 2}), torch::zeros({4})});
   trainer.fit(m, loader);
 }

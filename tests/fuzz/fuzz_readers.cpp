@@ -280,7 +280,7 @@ void target_resume(const fs::path& p) {
   };
   L::seed_everything(1);
   Net model;
-  L::Trainer<Net, L::Callbacks<L::ModelCheckpoint, L::EarlyStopping>, L::Loggers<Quiet>> trainer(
+  L::Trainer<Net, L::OnlyCallbacks<L::ModelCheckpoint, L::EarlyStopping>, L::Loggers<Quiet>> trainer(
       {.max_epochs = 2, .limit_val_batches = 2, .num_sanity_val_steps = 0, .default_root_dir = (p.parent_path() / "run").string(),
        .log_every_n_steps = 1, .accumulate_grad_batches = 2},
       L::ModelCheckpoint({.dirpath = p.parent_path() / "run" / "checkpoints", .monitor = "val_loss", .save_top_k = 1}),
@@ -347,7 +347,7 @@ int main(int argc, char** argv) {
     struct Quiet {
       void log_metrics(const std::map<std::string, double>&, int64_t) {}
     };
-    L::Trainer<Net, L::Callbacks<L::ModelCheckpoint>, L::Loggers<Quiet>> t(
+    L::Trainer<Net, L::OnlyCallbacks<L::ModelCheckpoint>, L::Loggers<Quiet>> t(
         {.max_epochs = 1, .limit_val_batches = 2, .default_root_dir = (work / "seed").string(), .log_every_n_steps = 1},
         L::ModelCheckpoint({.dirpath = work / "seed", .monitor = "val_loss"}));
     t.fit(m, train, val);

@@ -13,14 +13,19 @@ struct Cb {
 };
 
 // Policies are found by kind, in any order, with defaults for the rest.
-using T1 = L::Trainer<M, L::Loggers<>, L::Callbacks<Cb>, L::precision::F32>;
-using T2 = L::Trainer<M, L::precision::F32, L::Callbacks<Cb>, L::Loggers<>>;
-static_assert(std::is_same_v<T1::callbacks_type, L::Callbacks<Cb>>);
+using T1 = L::Trainer<M, L::Loggers<>, L::OnlyCallbacks<Cb>, L::precision::F32>;
+using T2 = L::Trainer<M, L::precision::F32, L::OnlyCallbacks<Cb>, L::Loggers<>>;
+static_assert(std::is_same_v<T1::callbacks_type, L::Callbacks<Cb>>);  // the set: exactly Cb
 static_assert(std::is_same_v<T2::callbacks_type, T1::callbacks_type>);
 static_assert(std::is_same_v<T1::strategy_type, L::strategy::Single>);
 static_assert(std::is_same_v<L::Trainer<M>::callbacks_type, L::DefaultCallbacks>);
 static_assert(std::is_same_v<L::Trainer<M>::precision_type, L::precision::F32>);
 static_assert(std::is_same_v<L::BareTrainer<M>::callbacks_type, L::Callbacks<>>);
+// L::Callbacks<...> keeps Lightning's defaults after the listed callbacks.
+static_assert(std::is_same_v<L::Trainer<M, L::Callbacks<Cb>>::callbacks_type,
+                             L::Callbacks<Cb, L::ModelSummary, L::ProgressBar, L::ModelCheckpoint>>);
+// An empty set costs nothing: no switch mask is stored.
+static_assert(std::is_empty_v<L::Callbacks<>> && std::is_empty_v<L::Loggers<>>);
 static_assert(std::is_same_v<L::BareTrainer<M>::loggers_type, L::Loggers<>>);
 
 // The optimizer type is what configure_optimizers returns: no type erasure.
@@ -92,5 +97,5 @@ static_assert(L::strategy::Single::reduce_boolean_decision(true, false) && !L::s
 static_assert(L::strategy::Single::broadcast(int64_t{7}) == 7 && L::strategy::Single::world_size() == 1);
 
 // Empty policy sets cost no storage.
-static_assert(std::is_empty_v<L::Callbacks<>> && std::is_empty_v<L::Loggers<>> && std::is_empty_v<L::precision::F32>);
+static_assert(std::is_empty_v<L::OnlyCallbacks<>> && std::is_empty_v<L::Loggers<>> && std::is_empty_v<L::precision::F32>);
 }  // namespace

@@ -818,7 +818,7 @@ struct Scripted : test::RecordingModule {
     log("val_loss", val_losses.at(static_cast<std::size_t>(current_epoch())));
   }
 };
-using CkptTrainer = L::Trainer<Scripted, L::Callbacks<L::ModelCheckpoint, L::EarlyStopping>, L::Loggers<>>;
+using CkptTrainer = L::Trainer<Scripted, L::OnlyCallbacks<L::ModelCheckpoint, L::EarlyStopping>, L::Loggers<>>;
 }  // namespace test_checkpointing
 
 TEST_CASE("Trainer + ModelCheckpoint: top-k files and last.ckpt under <default_root_dir>/checkpoints") {
@@ -855,7 +855,7 @@ TEST_CASE("Trainer + EarlyStopping: stops after `patience` epochs without improv
   TempDir d;
   Scripted model({1.0, 0.9, 0.95, 0.95, 0.95, 0.1, 0.1, 0.1});
   auto train = test::make_loader(3), val = test::make_loader(2);
-  L::Trainer<Scripted, L::Callbacks<L::ModelCheckpoint, L::EarlyStopping>, L::Loggers<L::CSVLogger>> trainer(
+  L::Trainer<Scripted, L::OnlyCallbacks<L::ModelCheckpoint, L::EarlyStopping>, L::Loggers<L::CSVLogger>> trainer(
       {.max_epochs = 8}, L::EarlyStopping({.monitor = "val_loss"}), L::CSVLogger({.save_dir = d.path}));
   trainer.fit(model, train, val);
   const auto& es = trainer.callback<L::EarlyStopping>();
@@ -894,7 +894,7 @@ TEST_CASE("Trainer: a monitored metric nobody logs is an error naming the logged
   TempDir d;
   Scripted model({0.5, 0.5});
   auto train = test::make_loader(2), val = test::make_loader(2);
-  L::Trainer<Scripted, L::Callbacks<L::ModelCheckpoint>, L::Loggers<>> trainer(
+  L::Trainer<Scripted, L::OnlyCallbacks<L::ModelCheckpoint>, L::Loggers<>> trainer(
       {.max_epochs = 2, .default_root_dir = d.path.string()}, L::ModelCheckpoint({.monitor = "val_acc"}));
   CHECK(error_of([&] { trainer.fit(model, train, val); }) ==
         "`ModelCheckpoint(monitor='val_acc')` could not find the monitored key in the returned metrics: "
@@ -957,7 +957,7 @@ struct WithCallbacks : test::RecordingModule {
 
 TEST_CASE("configure_callbacks adds the module's callbacks and replaces same-typed ones") {
   WithCallbacks model;
-  L::Trainer<WithCallbacks, L::Callbacks<L::EarlyStopping>, L::Loggers<>> trainer(
+  L::Trainer<WithCallbacks, L::OnlyCallbacks<L::EarlyStopping>, L::Loggers<>> trainer(
       {.max_epochs = 5}, L::EarlyStopping({.monitor = "never_logged"}));
   static_assert(decltype(trainer)::callbacks_type::contains<CountEpochs>);
   auto loader = test::make_loader(3);

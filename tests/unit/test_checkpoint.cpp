@@ -92,7 +92,7 @@ struct SaveAt {
   }
 };
 
-using ResumeTrainer = L::Trainer<Net, L::Callbacks<SaveAt>, L::Loggers<RowLogger>>;
+using ResumeTrainer = L::Trainer<Net, L::OnlyCallbacks<SaveAt>, L::Loggers<RowLogger>>;
 
 L::TrainerOptions resume_options() {
   return {.max_epochs = 3, .limit_val_batches = 2, .num_sanity_val_steps = 1, .log_every_n_steps = 1,
@@ -203,7 +203,7 @@ TEST_CASE("Python's torch.load reads a checkpoint: Lightning's keys, parameter n
   auto [train, val] = resume_data();
   L::seed_everything(1);
   Net model(NetParams{.hidden = 5, .lr = 0.01, .dropout = 0.0});
-  L::Trainer<Net, L::Callbacks<>, L::Loggers<>> trainer({.max_epochs = 1});
+  L::Trainer<Net, L::OnlyCallbacks<>, L::Loggers<>> trainer({.max_epochs = 1});
   trainer.fit(model, train);
   const auto ckpt_path = dir.path / "model.ckpt";
   trainer.save_checkpoint(ckpt_path);
@@ -238,7 +238,7 @@ TEST_CASE("load_from_checkpoint rebuilds the module from its hyperparameters; an
   TmpDir dir;
   auto [train, val] = resume_data();
   Net model(NetParams{.hidden = 6, .lr = 0.02, .dropout = 0.1});
-  L::Trainer<Net, L::Callbacks<>, L::Loggers<>> trainer({.max_epochs = 1});
+  L::Trainer<Net, L::OnlyCallbacks<>, L::Loggers<>> trainer({.max_epochs = 1});
   trainer.fit(model, train);
   const auto path = dir.path / "m.ckpt";
   trainer.save_checkpoint(path, /*weights_only=*/true);
@@ -265,7 +265,7 @@ TEST_CASE("load_from_checkpoint rebuilds the module from its hyperparameters; an
 
   // weights-only files cannot resume a fit, and say so.
   Net fresh(NetParams{.hidden = 6});
-  L::Trainer<Net, L::Callbacks<>, L::Loggers<>> t2({.max_epochs = 2});
+  L::Trainer<Net, L::OnlyCallbacks<>, L::Loggers<>> t2({.max_epochs = 2});
   CHECK_THROWS_WITH_AS(t2.fit(fresh, train, {.ckpt_path = path.string()}),
                        doctest::Contains("save_weights_only"), L::CheckpointError);
 }
@@ -499,7 +499,7 @@ TEST_CASE("callbacks' state and checkpoint hooks, and the module's, round-trip t
   TmpDir dir;
   auto loader = test::make_loader(3);
   NoteModule a;
-  L::Trainer<NoteModule, L::Callbacks<Counter>, L::Loggers<>> ta({.max_epochs = 2});
+  L::Trainer<NoteModule, L::OnlyCallbacks<Counter>, L::Loggers<>> ta({.max_epochs = 2});
   ta.fit(a, loader);
   CHECK(ta.callback<Counter>().batches == 6);
   ta.save_checkpoint(dir.path / "c.ckpt");
@@ -513,7 +513,7 @@ TEST_CASE("callbacks' state and checkpoint hooks, and the module's, round-trip t
 
   std::string note;
   NoteModule b;
-  L::Trainer<NoteModule, L::Callbacks<Counter>, L::Loggers<>> tb({.max_epochs = 3}, Counter{0, &note});
+  L::Trainer<NoteModule, L::OnlyCallbacks<Counter>, L::Loggers<>> tb({.max_epochs = 3}, Counter{0, &note});
   tb.fit(b, loader, {.ckpt_path = (dir.path / "c.ckpt").string()});
   CHECK(note == "from Counter");
   CHECK(b.loaded == 1);
@@ -523,7 +523,7 @@ TEST_CASE("callbacks' state and checkpoint hooks, and the module's, round-trip t
 TEST_CASE("ckpt_path \"last\" finds the newest last.ckpt under default_root_dir; \"best\" uses ModelCheckpoint's best") {
   TmpDir dir;
   auto train = test::make_loader(3), val = test::make_loader(2);
-  using T = L::Trainer<test::RecordingModule, L::Callbacks<L::ModelCheckpoint>, L::Loggers<>>;
+  using T = L::Trainer<test::RecordingModule, L::OnlyCallbacks<L::ModelCheckpoint>, L::Loggers<>>;
   test::RecordingModule a;
   T ta({.max_epochs = 2, .num_sanity_val_steps = 0, .default_root_dir = dir.path.string()},
        L::ModelCheckpoint({.monitor = "val_loss", .save_last = true}));
@@ -541,7 +541,7 @@ TEST_CASE("ckpt_path \"last\" finds the newest last.ckpt under default_root_dir;
   CHECK(tb.global_step() == 9);  // 6 from the checkpoint, 3 more
 
   test::RecordingModule c;
-  L::Trainer<test::RecordingModule, L::Callbacks<>, L::Loggers<>> tc({.max_epochs = 1});
+  L::Trainer<test::RecordingModule, L::OnlyCallbacks<>, L::Loggers<>> tc({.max_epochs = 1});
   CHECK_THROWS_WITH_AS(tc.fit(c, train, val, {.ckpt_path = "best"}), doctest::Contains("`ModelCheckpoint` is not configured"),
                        std::invalid_argument);
 }

@@ -288,7 +288,7 @@ struct StepNet : L::LightningModule<StepNet> {
     return std::pair{std::move(opt), std::move(sched)};
   }
 };
-using CountingTrainer = L::Trainer<StepNet, L::Callbacks<Counter>, L::Loggers<>>;
+using CountingTrainer = L::Trainer<StepNet, L::OnlyCallbacks<Counter>, L::Loggers<>>;
 
 struct SaveMid {
   fs::path path;
@@ -302,7 +302,7 @@ fs::path step_checkpoint(const Scratch& dir, bool mid_epoch = false) {
   auto data = small_data();
   StepNet m;
   const auto p = dir / (mid_epoch ? "mid.ckpt" : "epoch.ckpt");
-  L::Trainer<StepNet, L::Callbacks<Counter, SaveMid>, L::Loggers<>> t({.max_epochs = 1},
+  L::Trainer<StepNet, L::OnlyCallbacks<Counter, SaveMid>, L::Loggers<>> t({.max_epochs = 1},
                                                                        SaveMid{mid_epoch ? p : fs::path()});
   t.fit(m, data);
   if (!mid_epoch) t.save_checkpoint(p);
@@ -462,7 +462,7 @@ TEST_CASE("log() in on_save_checkpoint is refused, as in Lightning") {
   Scratch dir("log_on_save");
   auto data = small_data();
   LogsOnSave m;
-  L::Trainer<LogsOnSave, L::Callbacks<SaveMid>, L::Loggers<>> t({.max_epochs = 1}, SaveMid{dir / "x.ckpt"});
+  L::Trainer<LogsOnSave, L::OnlyCallbacks<SaveMid>, L::Loggers<>> t({.max_epochs = 1}, SaveMid{dir / "x.ckpt"});
   CHECK_THROWS_WITH(t.fit(m, data), doctest::Contains("You can't `log()` inside `on_save_checkpoint`"));
 }
 
@@ -474,7 +474,7 @@ std::set<std::string> names_in(const fs::path& d) {
   for (const auto& e : fs::directory_iterator(d)) out.insert(e.path().filename().string());
   return out;
 }
-using CheckpointingTrainer = L::Trainer<StepNet, L::Callbacks<L::ModelCheckpoint>, L::Loggers<>>;
+using CheckpointingTrainer = L::Trainer<StepNet, L::OnlyCallbacks<L::ModelCheckpoint>, L::Loggers<>>;
 L::ModelCheckpoint top1(const fs::path& dir) {
   return L::ModelCheckpoint({.dirpath = dir, .filename = "{epoch}", .monitor = "val_loss", .save_top_k = 1});
 }
@@ -527,7 +527,7 @@ TEST_CASE("paths restored from a checkpoint are deleted only if they are this ca
   });
   fs::remove(ckpts / "epoch=0.ckpt");
   StepNet m;
-  L::Trainer<StepNet, L::Callbacks<L::ModelCheckpoint>, L::Loggers<>> t(
+  L::Trainer<StepNet, L::OnlyCallbacks<L::ModelCheckpoint>, L::Loggers<>> t(
       {.max_epochs = 3, .num_sanity_val_steps = 0},
       L::ModelCheckpoint({.dirpath = ckpts, .filename = "{epoch}", .monitor = "val_loss", .save_last = true, .save_top_k = 1}));
   t.fit(m, data, data, {.ckpt_path = hostile.string()});

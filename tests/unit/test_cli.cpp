@@ -71,7 +71,7 @@ struct OwnOptimizer : L::LightningModule<OwnOptimizer, Params> {
   auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(hparams().lr)); }
 };
 
-using Policies = L::Callbacks<L::ModelCheckpoint, L::EarlyStopping, L::LearningRateMonitor>;
+using Policies = L::OnlyCallbacks<L::ModelCheckpoint, L::EarlyStopping, L::LearningRateMonitor>;
 using CLI = L::cli::LightningCLI<Net, Data, Policies, L::Loggers<L::CSVLogger>>;
 
 /// A fresh directory for one test.

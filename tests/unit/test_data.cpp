@@ -142,7 +142,7 @@ TEST_CASE("LibTorch's data loaders are accepted as they are") {
     auto loader = torch::data::make_data_loader(RangeDataset().map(torch::data::transforms::Stack<>()),
                                                 torch::data::DataLoaderOptions().batch_size(4));
     RecordingModule model;
-    L::Trainer<RecordingModule, L::Callbacks<>> trainer({.max_epochs = 2});
+    L::Trainer<RecordingModule, L::OnlyCallbacks<>> trainer({.max_epochs = 2});
     trainer.fit(model, loader);  // the unique_ptr itself
     CHECK(trainer.global_step() == 10);
     CHECK(trainer.num_training_batches() == L::detail::kUnbounded);
@@ -150,7 +150,7 @@ TEST_CASE("LibTorch's data loaders are accepted as they are") {
   SUBCASE("without a transform: a vector of examples, limited by count") {
     auto loader = torch::data::make_data_loader(RangeDataset(), torch::data::DataLoaderOptions().batch_size(5));
     VectorBatchModule model;
-    L::Trainer<VectorBatchModule, L::Callbacks<>> trainer({.max_epochs = 1, .limit_train_batches = 3});
+    L::Trainer<VectorBatchModule, L::OnlyCallbacks<>> trainer({.max_epochs = 1, .limit_train_batches = 3});
     trainer.fit(model, *loader);
     CHECK(model.seen == 15);
     CHECK(trainer.global_step() == 3);
@@ -159,7 +159,7 @@ TEST_CASE("LibTorch's data loaders are accepted as they are") {
     auto loader = torch::data::make_data_loader(RangeDataset().map(torch::data::transforms::Stack<>()),
                                                 torch::data::DataLoaderOptions().batch_size(4));
     RecordingModule model;
-    L::Trainer<RecordingModule, L::Callbacks<>> trainer({.max_epochs = 1, .limit_train_batches = 0.5});
+    L::Trainer<RecordingModule, L::OnlyCallbacks<>> trainer({.max_epochs = 1, .limit_train_batches = 0.5});
     CHECK_THROWS_WITH_AS(trainer.fit(model, loader), doctest::Contains("has no length"), std::invalid_argument);
   }
 }
@@ -186,7 +186,7 @@ static_assert(!L::LightningDataModule<L::data::TensorLoader<2>>);
 TEST_CASE("a LightningDataModule drives fit, validate, test and predict") {
   CountingDataModule dm;
   RecordingModule model;
-  L::Trainer<RecordingModule, L::Callbacks<>> trainer({.max_epochs = 2});
+  L::Trainer<RecordingModule, L::OnlyCallbacks<>> trainer({.max_epochs = 2});
   trainer.fit(model, dm);
   CHECK(trainer.global_step() == 10);
   CHECK(trainer.num_val_batches() == 2);

@@ -51,7 +51,7 @@ struct Expect {
 TEST_CASE("fit with validation calls hooks in Lightning's order") {
   Calls calls;
   RecordingModule model(&calls);
-  L::Trainer<RecordingModule, L::Callbacks<RecordingCallback>> trainer(
+  L::Trainer<RecordingModule, L::OnlyCallbacks<RecordingCallback>> trainer(
       {.max_epochs = 1, .limit_val_batches = 2, .num_sanity_val_steps = 1}, RecordingCallback{&calls});
   auto train = make_loader(2);
   auto val = make_loader(3);
@@ -69,7 +69,7 @@ TEST_CASE("fit with validation calls hooks in Lightning's order") {
 TEST_CASE("validate, test and predict call hooks in Lightning's order") {
   Calls calls;
   RecordingModule model(&calls);
-  L::Trainer<RecordingModule, L::Callbacks<RecordingCallback>> trainer({}, RecordingCallback{&calls});
+  L::Trainer<RecordingModule, L::OnlyCallbacks<RecordingCallback>> trainer({}, RecordingCallback{&calls});
   auto loader = make_loader(2);
 
   SUBCASE("validate") {
@@ -99,7 +99,7 @@ TEST_CASE("validate, test and predict call hooks in Lightning's order") {
 TEST_CASE("gradient accumulation zeroes and steps on Lightning's batches") {
   Calls calls;
   RecordingModule model(&calls);
-  L::Trainer<RecordingModule, L::Callbacks<>> trainer({.max_epochs = 1, .accumulate_grad_batches = 2});
+  L::Trainer<RecordingModule, L::OnlyCallbacks<>> trainer({.max_epochs = 1, .accumulate_grad_batches = 2});
   auto train = make_loader(3);
   trainer.fit(model, train);
   // zero_grad before batches 0 and 2; steps after batch 1 and after the last (2).
@@ -134,7 +134,7 @@ struct After {
 TEST_CASE("every callback sees every hook, in the listed order, even after one asks to stop") {
   std::vector<std::string> log;
   RecordingModule model;
-  L::Trainer<RecordingModule, L::Callbacks<Stopper, After>> trainer({.max_epochs = 5}, Stopper{&log}, After{&log});
+  L::Trainer<RecordingModule, L::OnlyCallbacks<Stopper, After>> trainer({.max_epochs = 5}, Stopper{&log}, After{&log});
   auto train = make_loader(4);
   trainer.fit(model, train);
   CHECK(log == std::vector<std::string>{"stopper", "after"});

@@ -27,7 +27,7 @@ struct Counter {
   void on_train_epoch_end(auto&, auto&) { ++epochs; }
 };
 
-using CountingTrainer = L::Trainer<RecordingModule, L::Callbacks<Counter>>;
+using CountingTrainer = L::Trainer<RecordingModule, L::OnlyCallbacks<Counter>>;
 
 Counter run(const L::TrainerOptions& o, int64_t train_batches = 10, int64_t val_batches = 4, int64_t* steps = nullptr,
             int64_t* epoch = nullptr) {
@@ -138,7 +138,7 @@ TEST_CASE("on_train_batch_start returning -1 ends the epoch early") {
     int on_train_batch_start(const L::Batch&, int64_t i) { return i == 2 ? -1 : 0; }
   };
   Early model;
-  L::Trainer<Early, L::Callbacks<>> trainer({.max_epochs = 2});
+  L::Trainer<Early, L::OnlyCallbacks<>> trainer({.max_epochs = 2});
   auto train = make_loader(10);
   trainer.fit(model, train);
   CHECK(trainer.global_step() == 4);  // batches 0 and 1 of each epoch
@@ -153,7 +153,7 @@ struct StopNow {
 
 TEST_CASE("should_stop waits for min_epochs") {
   RecordingModule model;
-  L::Trainer<RecordingModule, L::Callbacks<StopNow>> trainer({.max_epochs = 10, .min_epochs = 3});
+  L::Trainer<RecordingModule, L::OnlyCallbacks<StopNow>> trainer({.max_epochs = 10, .min_epochs = 3});
   auto train = make_loader(2);
   trainer.fit(model, train);
   CHECK(trainer.current_epoch() == 3);
@@ -167,7 +167,7 @@ TEST_CASE("a module without validation_step skips validation") {
     auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.1)); }
   };
   NoVal model;
-  L::Trainer<NoVal, L::Callbacks<Counter>> trainer({.max_epochs = 2});
+  L::Trainer<NoVal, L::OnlyCallbacks<Counter>> trainer({.max_epochs = 2});
   auto train = make_loader(3), val = make_loader(3);
   trainer.fit(model, train, val);
   CHECK(trainer.callback<Counter>().val_runs == 0);

@@ -192,7 +192,7 @@ TEST_CASE("LearningRateMonitor: Lightning's keys, per scheduler interval") {
   auto loader = make_loader(3);
   SUBCASE("an epoch scheduler is logged at each epoch start") {
     WithStepLR model;
-    L::Trainer<WithStepLR, L::Callbacks<L::LearningRateMonitor>, L::Loggers<>> trainer({.max_epochs = 3});
+    L::Trainer<WithStepLR, L::OnlyCallbacks<L::LearningRateMonitor>, L::Loggers<>> trainer({.max_epochs = 3});
     trainer.fit(model, loader);
     const auto& last = trainer.callback<L::LearningRateMonitor>().last();
     REQUIRE(last.count("lr-SGD") == 1);
@@ -200,7 +200,7 @@ TEST_CASE("LearningRateMonitor: Lightning's keys, per scheduler interval") {
   }
   SUBCASE("several optimizers, momentum") {
     TwoOpt model;
-    L::Trainer<TwoOpt, L::Callbacks<L::LearningRateMonitor>, L::Loggers<>> trainer(
+    L::Trainer<TwoOpt, L::OnlyCallbacks<L::LearningRateMonitor>, L::Loggers<>> trainer(
         {.max_epochs = 1}, L::LearningRateMonitor({.logging_interval = L::Interval::epoch, .log_momentum = true}));
     trainer.fit(model, loader);
     const auto& last = trainer.callback<L::LearningRateMonitor>().last();
@@ -303,7 +303,7 @@ struct TwoGroups : RecordingModule {
 
 TEST_CASE("LearningRateMonitor: /pgN per parameter group, the scheduler config's name overriding") {
   TwoGroups model;
-  L::Trainer<TwoGroups, L::Callbacks<L::LearningRateMonitor>, L::Loggers<>> trainer({.max_epochs = 2});
+  L::Trainer<TwoGroups, L::OnlyCallbacks<L::LearningRateMonitor>, L::Loggers<>> trainer({.max_epochs = 2});
   auto loader = make_loader(2);
   trainer.fit(model, loader);
   const auto& last = trainer.callback<L::LearningRateMonitor>().last();

@@ -192,7 +192,7 @@ void check_same_weights(Model& a, Model& b) {
 /// the first `skip_rows` of the tail).
 template <class Model, class Check>
 void run_case(const Case& c, Check&& extra_check, bool fresh = false, std::size_t skip_rows = 0) {
-  using T = L::Trainer<Model, L::Callbacks<SavePoint>, L::Loggers<RowLogger>>;
+  using T = L::Trainer<Model, L::OnlyCallbacks<SavePoint>, L::Loggers<RowLogger>>;
   auto [train, val] = fixture_data();
   Rows rows_a, rows_b;
   std::size_t rows_at_mark = 0;
@@ -203,7 +203,7 @@ void run_case(const Case& c, Check&& extra_check, bool fresh = false, std::size_
   SavePoint mark{c.where, c.epoch, c.at, save_to, &rows_a, &rows_at_mark};
   L::seed_everything(5);
   Model a;
-  T ta(c.opts, mark, RowLogger{&rows_a});
+  T ta(c.opts, std::move(mark), RowLogger{&rows_a});
   ta.fit(a, train, val);
   REQUIRE(ta.template callback<SavePoint>().done);
   if (out && !fresh) return;
@@ -287,7 +287,7 @@ TEST_CASE("checkpoints this build writes resume bitwise at every phase of automa
 
 TEST_CASE("a checkpoint written after fit() by an earlier build continues with more epochs") {
   auto [train, val] = fixture_data();
-  using T = L::Trainer<AutoNet, L::Callbacks<>, L::Loggers<RowLogger>>;
+  using T = L::Trainer<AutoNet, L::OnlyCallbacks<>, L::Loggers<RowLogger>>;
   auto opts = base_options();
   opts.max_epochs = 2;
   Rows rows;

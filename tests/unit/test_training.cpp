@@ -33,7 +33,7 @@ TEST_CASE("loss goes down on a learnable problem") {
   torch::manual_seed(0);
   Regressor model;
   auto before = F::mse_loss(model.layer(x), y).item<double>();
-  L::Trainer<Regressor, L::Callbacks<>> trainer({.max_epochs = 20});
+  L::Trainer<Regressor, L::OnlyCallbacks<>> trainer({.max_epochs = 20});
   trainer.fit(model, loader);
   auto after = F::mse_loss(model.layer(x), y).item<double>();
   CHECK(after < before / 10);
@@ -44,7 +44,7 @@ TEST_CASE("the module sees global_step (steps before this one) and current_epoch
   auto [x, y] = regression_data(64);
   L::data::TensorLoader loader({x, y}, {.batch_size = 32});
   Regressor model;
-  L::Trainer<Regressor, L::Callbacks<>> trainer({.max_epochs = 2});
+  L::Trainer<Regressor, L::OnlyCallbacks<>> trainer({.max_epochs = 2});
   trainer.fit(model, loader);
   CHECK(model.seen_steps == std::vector<int64_t>{0, 1, 2, 3});
   CHECK(model.seen_epochs == std::vector<int64_t>{0, 0, 1, 1});
@@ -161,7 +161,7 @@ TEST_CASE("an optimizer given as a Trainer policy") {
   NoOpt model;
   auto before = F::mse_loss(model.layer(x), y).item<double>();
   using Sgd = L::Optimizer<torch::optim::SGD>;
-  L::Trainer<NoOpt, Sgd, L::Callbacks<>> trainer({.max_epochs = 10}, Sgd(torch::optim::SGDOptions(0.05)));
+  L::Trainer<NoOpt, Sgd, L::OnlyCallbacks<>> trainer({.max_epochs = 10}, Sgd(torch::optim::SGDOptions(0.05)));
   trainer.fit(model, loader);
   CHECK(F::mse_loss(model.layer(x), y).item<double>() < before / 10);
   CHECK(trainer.optimizer().param_groups().at(0).options().get_lr() == doctest::Approx(0.05));
@@ -192,7 +192,7 @@ TEST_CASE("log: keys, epoch means weighted by batch size, metric objects") {
   auto y = torch::arange(10);
   L::data::TensorLoader loader({x, y}, {.batch_size = 4});
   Logs model;
-  L::Trainer<Logs, L::Callbacks<>> trainer({.max_epochs = 1, .num_sanity_val_steps = 0});
+  L::Trainer<Logs, L::OnlyCallbacks<>> trainer({.max_epochs = 1, .num_sanity_val_steps = 0});
   trainer.fit(model, loader, loader);
   const auto& cm = trainer.callback_metrics();
   CHECK(cm.at("both_step").item<double>() == doctest::Approx(8.5));
@@ -261,7 +261,7 @@ TEST_CASE("an exception reaches on_exception of callbacks and module, then the c
     void on_exception(const std::exception& e) { seen = e.what(); }
   };
   Boom model;
-  L::Trainer<Boom, L::Callbacks<Watch>> trainer({.max_epochs = 1});
+  L::Trainer<Boom, L::OnlyCallbacks<Watch>> trainer({.max_epochs = 1});
   auto loader = make_loader(3);
   CHECK_THROWS_WITH_AS(trainer.fit(model, loader), "boom at 1", std::runtime_error);
   CHECK(model.seen == "boom at 1");
@@ -307,7 +307,7 @@ TEST_CASE("ModelSummary prints each top-level submodule and the parameter totals
   };
   std::FILE* f = std::tmpfile();
   Frozen model;
-  L::Trainer<Frozen, L::Callbacks<L::ModelSummary>> trainer({.max_epochs = 1}, L::ModelSummary({.stream = f}));
+  L::Trainer<Frozen, L::OnlyCallbacks<L::ModelSummary>> trainer({.max_epochs = 1}, L::ModelSummary({.stream = f}));
   auto loader = make_loader(1);
   trainer.fit(model, loader);
   std::rewind(f);

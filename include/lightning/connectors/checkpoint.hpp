@@ -107,8 +107,11 @@ checkpoint::Dict Checkpoints<T>::dump(bool weights_only) {
     ckpt.insert("lr_schedulers", states.at("schedulers"));
     if (auto ps = t_.precision_.state_dict(); ps.size() > 0) ckpt.insert("MixedPrecision", ps);
   }
-  ckpt.insert("hparams_name", std::string("hparams"));
-  ckpt.insert("hyper_parameters", ck::hparams_dict(m->hparams()));
+  // As Lightning: a module without hyperparameters writes neither key.
+  if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(m->hparams())>, NoHParams>) {
+    ckpt.insert("hparams_name", std::string("hparams"));
+    ckpt.insert("hyper_parameters", ck::hparams_dict(m->hparams()));
+  }
   meta.insert("hparams_archive", ck::hparams_to_archive(m->hparams()));
   ckpt.insert(std::string(ck::kMetaKey), meta);
   t_.callbacks_.for_each([&](auto& cb) {
@@ -302,7 +305,9 @@ void Checkpoints<T>::commit(detail::StagedLoop& s, const std::vector<std::pair<t
   progress.current_epoch = s.epoch;
   progress.global_step = s.global_step;
   t_.epoch_state_.total_batch_idx = s.total_batch_idx;
-  t_.should_stop = s.should_stop;
+  // Not restored, as in Lightning: a run resumed after an early stop trains
+  // on (and stops again only if a callback says so).
+  t_.should_stop = false;
   t_.train_results_.reset();  // resets the metric objects of the entries it had
   t_.train_results_ = std::move(s.results);
   t_.published_metrics_ = std::move(s.metrics);

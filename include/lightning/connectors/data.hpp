@@ -94,6 +94,7 @@ class Data {
   int64_t num_batches(std::optional<int64_t> len, const BatchCount& limit, const char* name) const {
     if (limit.is_count()) return len ? std::min(*len, limit.count()) : limit.count();
     const double f = limit.fraction();
+    if (len && *len == 0) return 0;  // an empty loader: fit says "No training batches"
     if (!len) {
       if (f == 1.0) return lightning::detail::kUnbounded;
       throw std::invalid_argument(std::string(name) + " = " + std::to_string(f) +

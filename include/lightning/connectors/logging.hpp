@@ -58,15 +58,16 @@ class Logging {
     }
   }
 
-  /// Sends `metrics` (with the epoch) to every logger at `step`: rank 0
+  /// Sends `metrics` (with the epoch, as Lightning's logger connector adds
+  /// it; not for a callback's direct call) to every logger at `step`: rank 0
   /// only, not under fast_dev_run.
-  void log_metrics(std::map<std::string, double> metrics, int64_t step) {
+  void log_metrics(std::map<std::string, double> metrics, int64_t step, bool with_epoch = true) {
     if constexpr (T::loggers_type::size > 0) {
       if (metrics.empty() || t_.opts_.fast_dev_run > 0 || !t_.strategy_.is_global_zero()) return;
-      metrics["epoch"] = static_cast<double>(t_.module_link_.progress.current_epoch);
+      if (with_epoch) metrics["epoch"] = static_cast<double>(t_.module_link_.progress.current_epoch);
       t_.loggers_.for_each([&](auto& lg) { lg.log_metrics(metrics, step); });
     } else {
-      (void)metrics, (void)step;
+      (void)metrics, (void)step, (void)with_epoch;
     }
   }
 

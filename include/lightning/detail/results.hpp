@@ -78,6 +78,7 @@ class ResultCollection {
   template <class BatchSizeFn>
   ResultEntry& log(Fx fx, uint64_t call_id, std::string_view name, const torch::Tensor& value,
                    const LogOptions& opts, BatchSizeFn&& batch_size) {
+    if (value.defined() && value.numel() != 1) throw_not_scalar(name, value);  // a shape check: no host sync
     ResultEntry& e = entry(fx, call_id, name, opts);
     if (e.metric) {
       throw std::invalid_argument("lightning: `" + e.name +
@@ -157,10 +158,11 @@ class ResultCollection {
 
  private:
   ResultEntry& entry(Fx fx, uint64_t call_id, std::string_view name, const LogOptions& opts);
+  [[noreturn]] static void throw_not_scalar(std::string_view name, const torch::Tensor& value);
 
   template <class BatchSizeFn>
   static void accumulate(ResultEntry& e, const torch::Tensor& v, const LogOptions& opts, BatchSizeFn& batch_size) {
-    auto x = v.numel() == 1 ? v.reshape({}) : v.mean();
+    auto x = v.reshape({});
     x = x.to(torch::kFloat);
     switch (e.reduce) {
       case Reduce::mean: {

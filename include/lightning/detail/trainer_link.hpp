@@ -29,6 +29,7 @@ struct TrainerLink {
   // Manual optimization reaches the Trainer through these (type-erased: the
   // module's type does not depend on the Trainer's).
   void* trainer = nullptr;
+  const void* view_ops = nullptr;  // the running Trainer's TrainerView::Ops
   void* optimizer_slots = nullptr;
   void (*manual_backward)(void* trainer, const torch::Tensor& loss) = nullptr;
   bool (*manual_step)(void* trainer, void* optimizer) = nullptr;

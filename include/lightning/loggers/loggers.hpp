@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "../policies/kinds.hpp"
@@ -27,9 +28,21 @@ class Loggers {
 
   Loggers() = default;
 
+  /// Every logger, unless the Trainer's `logger = false` switched them off.
   template <class F>
   void for_each(F&& f) {
-    std::apply([&](auto&... lg) { (f(lg), ...); }, items_);
+    if constexpr (sizeof...(Ls) > 0) {
+      if (off_) return;
+      std::apply([&](auto&... lg) { (f(lg), ...); }, items_);
+    }
+  }
+
+  void switch_off() noexcept {
+    if constexpr (sizeof...(Ls) > 0) off_ = true;
+  }
+  bool any_on() const noexcept {
+    if constexpr (sizeof...(Ls) > 0) return !off_;
+    else return false;
   }
 
   template <class Lg>
@@ -45,7 +58,9 @@ class Loggers {
   }
 
  private:
+  struct NoSwitch {};
   [[no_unique_address]] std::tuple<Ls...> items_;
+  [[no_unique_address]] std::conditional_t<(sizeof...(Ls) > 0), bool, NoSwitch> off_{};
 };
 
 }  // namespace lightning

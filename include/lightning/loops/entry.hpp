@@ -27,6 +27,7 @@ struct Entry {
       t_.running_stage_ = stage;
       auto& link = t_.module_link_;
       link.trainer = &t_;
+      link.view_ops = T::view_ops_table();
       link.manual_backward = &T::manual_backward_thunk;
       link.manual_step = &T::manual_step_thunk;
       link.results = &t_.train_results_;

@@ -107,6 +107,11 @@ class TrainingEpochLoop {
     // A stop asked for on one rank stops every rank at this batch (a rank
     // leaving alone would leave the others waiting in a collective).
     t_.should_stop = t_.strategy_.reduce_boolean_decision(t_.should_stop, /*all=*/false);
+    // The step row before validation's, as Lightning writes them (a batch
+    // resumed from a checkpoint taken in its validation wrote it already).
+    if constexpr (T::loggers_type::size > 0)
+      if (validate && stepped && (t_.module_link_.progress.global_step % t_.opts_.log_every_n_steps == 0))
+        connectors::Logging<T>(t_).log_step();
     if constexpr (T::template validates<VL>) {
       if (validate && should_check_val(batch_idx, is_last)) {
         state_.position.phase = LoopPhase::in_validation;
@@ -115,10 +120,6 @@ class TrainingEpochLoop {
       }
     }
     if (stepped) connectors::Optimizers<T>(t_).template step_schedulers<true>(Interval::step, batch_idx);
-    // After validation, as Lightning writes its rows.
-    if constexpr (T::loggers_type::size > 0)
-      if (stepped && t_.module_link_.progress.global_step % t_.opts_.log_every_n_steps == 0)
-        connectors::Logging<T>(t_).log_step();
     ++state_.total_batch_idx;
     return !(t_.max_steps_reached() || (t_.should_stop && t_.can_stop_early())) && !is_last;
   }
