@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <stdexcept>
+#include <iostream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -208,13 +209,32 @@ class LightningModule : public torch::nn::Module {
   HParams hparams_;
 
  private:
-  /// The hyperparameters a checkpoint this library wrote stores (defaults otherwise).
+  /// The hyperparameters a checkpoint stores: this library's own archive
+  /// when the file is one it wrote and verified (the exact round trip),
+  /// else Lightning's `hyper_parameters` by field name (unknown keys are
+  /// reported, missing ones keep their defaults), else the defaults.
   static HParams stored_hparams(const checkpoint::Dict& ckpt) {
     namespace ck = checkpoint;
-    if (!ck::contains(ckpt, ck::kMetaKey)) return HParams{};
-    const auto meta = ck::get<ck::Dict>(ckpt, ck::kMetaKey, "the checkpoint");
-    if (!ck::contains(meta, "hparams_archive")) return HParams{};
-    return ck::hparams_from_archive<HParams>(ck::get<std::string>(meta, "hparams_archive", ck::kMetaKey));
+    if (ck::contains(ckpt, ck::kMetaKey)) {
+      const auto meta = ck::get<ck::Dict>(ckpt, ck::kMetaKey, "the checkpoint");
+      if (ck::contains(meta, "hparams_archive"))
+        return ck::hparams_from_archive<HParams>(ck::get<std::string>(meta, "hparams_archive", ck::kMetaKey));
+    }
+    if constexpr (!std::is_same_v<HParams, NoHParams>) {
+      if (ck::contains(ckpt, "hyper_parameters") && !ck::at(ckpt, "hyper_parameters", "the checkpoint").isNone()) {
+        std::vector<std::string> unknown;
+        HParams h = ck::hparams_from_dict<HParams>(ck::get<ck::Dict>(ckpt, "hyper_parameters", "the checkpoint"),
+                                                   HParams{}, &unknown);
+        if (!unknown.empty()) {
+          std::string names;
+          for (const auto& u : unknown) names += (names.empty() ? "'" : ", '") + u + "'";
+          std::cerr << "lightning: load_from_checkpoint: the checkpoint's hyper_parameters has " << names
+                    << ", which the hyperparameters struct has no field for: ignored\n";
+        }
+        return h;
+      }
+    }
+    return HParams{};
   }
 
   detail::TrainerLink* require_link(const char* what) const {

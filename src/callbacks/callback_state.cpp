@@ -1,11 +1,16 @@
 // (see include/lightning/callbacks/detail/callback_state.hpp)
 #include "lightning/callbacks/detail/callback_state.hpp"
 
+#include <ATen/ATen.h>
+
 namespace lightning::detail {
 
 c10::impl::GenericDict new_state_dict() { return c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get()); }
 
-c10::IValue optional_ivalue(const std::optional<double>& v) { return v ? c10::IValue(*v) : c10::IValue(); }
+c10::IValue optional_ivalue(const std::optional<double>& v) { return v ? score_ivalue(*v) : c10::IValue(); }
+
+// Lightning keeps monitored scores as the 0-dim float32 tensors they were logged as.
+c10::IValue score_ivalue(double v) { return at::scalar_tensor(v, at::kFloat); }
 
 c10::IValue optional_ivalue(const std::optional<std::string>& v) { return v ? c10::IValue(*v) : c10::IValue(); }
 

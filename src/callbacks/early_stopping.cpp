@@ -20,7 +20,7 @@ c10::impl::GenericDict EarlyStopping::state_dict() const {
   auto d = detail::new_state_dict();
   d.insert(std::string("wait_count"), wait_count_);
   d.insert(std::string("stopped_epoch"), stopped_epoch_);
-  d.insert(std::string("best_score"), best_score_);
+  d.insert(std::string("best_score"), detail::score_ivalue(best_score_));
   d.insert(std::string("patience"), opts_.patience);
   return d;
 }

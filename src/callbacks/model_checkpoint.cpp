@@ -30,8 +30,8 @@ std::string ModelCheckpoint::state_key() const {
 
 c10::impl::GenericDict ModelCheckpoint::state_dict() const {
   auto d = detail::new_state_dict();
-  c10::impl::GenericDict best_k(c10::StringType::get(), c10::FloatType::get());
-  for (const auto& [path, score] : best_k_) best_k.insert(path, score);
+  c10::impl::GenericDict best_k(c10::StringType::get(), c10::AnyType::get());  // a plain dict, as Lightning's
+  for (const auto& [path, score] : best_k_) best_k.insert(path, detail::score_ivalue(score));
   d.insert(std::string("monitor"), opts_.monitor.empty() ? c10::IValue() : c10::IValue(opts_.monitor));
   d.insert(std::string("best_model_score"), detail::optional_ivalue(best_model_score_));
   d.insert(std::string("best_model_path"), best_model_path_);
@@ -39,7 +39,7 @@ c10::impl::GenericDict ModelCheckpoint::state_dict() const {
   d.insert(std::string("dirpath"), dirpath_ ? c10::IValue(dirpath_->string()) : c10::IValue());
   d.insert(std::string("best_k_models"), c10::IValue(best_k));
   d.insert(std::string("kth_best_model_path"), kth_best_model_path_);
-  d.insert(std::string("kth_value"), kth_value_);
+  d.insert(std::string("kth_value"), detail::score_ivalue(kth_value_));
   d.insert(std::string("last_model_path"), last_model_path_);
   return d;
 }

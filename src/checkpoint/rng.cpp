@@ -30,6 +30,7 @@ Dict rng_state() {
 }
 
 void set_rng_state(const Dict& d) {
+  if (d.size() == 0) return;  // none stored (a Lightning checkpoint): the generators go on as they are
   set_cpu_rng_state(get<torch::Tensor>(d, "torch", "rng_states"));
   const auto cuda = get<List>(d, "torch.cuda", "rng_states");
   const auto n =

@@ -78,30 +78,99 @@ std::vector<torch::Tensor> stage_grads(const Dict& meta, const std::vector<torch
 }
 }  // namespace
 
-Dict loops_state_dict(const lightning::detail::LoopProgress& p, const loops::TrainingEpochState& state) {
-  auto counts = [](int64_t n) {
-    auto d = ck::make_dict();
-    for (const char* k : {"ready", "started", "processed", "completed"}) d.insert(k, n);
-    return d;
-  };
-  auto progress = [&](int64_t total, int64_t current) {
-    auto d = ck::make_dict();
-    d.insert("total", counts(total));
-    d.insert("current", counts(current));
-    return d;
-  };
+namespace {
+/// Lightning's trackers, in its field order: ready, completed[, started[, processed]].
+Dict tracker(int64_t ready, int64_t completed, int64_t started = -1, int64_t processed = -1) {
+  auto d = ck::make_dict();
+  d.insert("ready", ready);
+  d.insert("completed", completed);
+  if (started >= 0) d.insert("started", started);
+  if (processed >= 0) d.insert("processed", processed);
+  return d;
+}
+Dict progress(Dict total, Dict current) {
+  auto d = ck::make_dict();
+  d.insert("total", std::move(total));
+  d.insert("current", std::move(current));
+  return d;
+}
+/// A tracker that is `base` plus 1 in its first `ahead` counters (ready,
+/// started, processed, completed: the order Lightning advances them).
+Dict advanced(int64_t base, int ahead) {
+  return tracker(base + (ahead >= 1), base + (ahead >= 4), base + (ahead >= 2), base + (ahead >= 3));
+}
+Dict evaluation_loop(bool with_last) {
+  auto d = ck::make_dict();
+  d.insert("state_dict", ck::make_dict());
+  auto bp = progress(tracker(0, 0, 0, 0), tracker(0, 0, 0, 0));
+  if (with_last) bp.insert("is_last_batch", false);
+  d.insert("batch_progress", bp);
+  return d;
+}
+}  // namespace
+
+Dict loops_state_dict(const lightning::detail::LoopProgress& p, const loops::TrainingEpochState& state, bool automatic) {
+  using loops::LoopPhase;
+  const auto& at = state.position;
+  const auto& c = state.counters;
+  // How far Lightning's trackers have gone in the current epoch and batch
+  // when a checkpoint is taken at this point (0: not begun, 1: ready,
+  // 2: started, 3: processed, 4: completed).
+  int epoch_ahead = 0, batch_ahead = 4;
+  switch (at.phase) {
+    case LoopPhase::idle: epoch_ahead = 0; break;                // before or after fit
+    case LoopPhase::epoch_start: epoch_ahead = 1; break;         // on_train_epoch_start
+    case LoopPhase::in_batch: epoch_ahead = 2, batch_ahead = 2; break;  // training_step
+    case LoopPhase::after_batch: epoch_ahead = 2, batch_ahead = 3; break;  // on_train_batch_end
+    case LoopPhase::in_validation: epoch_ahead = 2, batch_ahead = 4; break;
+    case LoopPhase::epoch_end: epoch_ahead = 3; break;           // on_train_epoch_end
+  }
+  const bool in_batch = at.phase == LoopPhase::in_batch || at.phase == LoopPhase::after_batch ||
+                        at.phase == LoopPhase::in_validation;
+  // The batch being run is not counted yet in the finished counts.
+  const auto batches = [&](int64_t finished) { return advanced(finished, in_batch ? batch_ahead : 0); };
+  const int64_t epoch_batches = at.phase == LoopPhase::epoch_start ? 0 : c.epoch_batches;
+
   auto fit = ck::make_dict();
   fit.insert("state_dict", ck::make_dict());
-  fit.insert("epoch_progress", progress(p.current_epoch, p.current_epoch));
-  auto batches =
-      progress(state.total_batch_idx, state.position.phase == loops::LoopPhase::idle ? 0 : state.position.batch_idx);
-  batches.insert("is_last_batch", state.position.is_last);
-  fit.insert("epoch_loop.batch_progress", batches);
+  // Lightning increments this after on_train_batch_end and validation.
+  int64_t stepped_batches = automatic ? p.global_step : state.total_batch_idx;
+  if (automatic && in_batch && at.phase != LoopPhase::in_batch && at.stepped) --stepped_batches;
   auto epoch_loop = ck::make_dict();
-  epoch_loop.insert("_batches_that_stepped", p.global_step);
+  epoch_loop.insert("_batches_that_stepped", stepped_batches);
   fit.insert("epoch_loop.state_dict", epoch_loop);
+  auto bp = progress(batches(state.total_batch_idx), batches(epoch_batches));
+  bp.insert("is_last_batch", in_batch ? at.is_last : (at.phase == LoopPhase::epoch_start ? false : c.last_batch));
+  fit.insert("epoch_loop.batch_progress", bp);
+  const int64_t sched_epoch = at.phase == LoopPhase::epoch_start ? 0 : c.schedulers_epoch;
+  fit.insert("epoch_loop.scheduler_progress",
+             progress(tracker(c.schedulers_total, c.schedulers_total), tracker(sched_epoch, sched_epoch)));
+  const int64_t steps = p.global_step;
+  const int64_t epoch_steps = at.phase == LoopPhase::epoch_start ? 0 : p.global_step - c.epoch_start_step;
+  const int64_t auto_total = automatic ? steps : 0, auto_epoch = automatic ? epoch_steps : 0;
+  fit.insert("epoch_loop.automatic_optimization.state_dict", ck::make_dict());
+  auto optimizer = ck::make_dict();
+  optimizer.insert("step", progress(tracker(auto_total, auto_total), tracker(auto_epoch, auto_epoch)));
+  optimizer.insert("zero_grad", progress(tracker(auto_total, auto_total, auto_total), tracker(auto_epoch, auto_epoch, auto_epoch)));
+  auto optim = ck::make_dict();
+  optim.insert("optimizer", optimizer);
+  fit.insert("epoch_loop.automatic_optimization.optim_progress", optim);
+  fit.insert("epoch_loop.manual_optimization.state_dict", ck::make_dict());
+  const int64_t manual_total = automatic ? 0 : steps, manual_epoch = automatic ? 0 : epoch_steps;
+  fit.insert("epoch_loop.manual_optimization.optim_step_progress",
+             progress(tracker(manual_total, manual_total), tracker(manual_epoch, manual_epoch)));
+  fit.insert("epoch_loop.val_loop.state_dict", ck::make_dict());
+  // Validation's total counts this epoch's batches (Lightning resets it when an epoch starts).
+  const int64_t val_epoch = at.phase == LoopPhase::epoch_start ? 0 : c.val_epoch;
+  auto vp = progress(advanced(val_epoch, 0), advanced(c.val_run, 0));
+  vp.insert("is_last_batch", c.val_ran);
+  fit.insert("epoch_loop.val_loop.batch_progress", vp);
+  fit.insert("epoch_progress", progress(advanced(p.current_epoch, epoch_ahead), advanced(p.current_epoch, epoch_ahead)));
   auto loops = ck::make_dict();
   loops.insert("fit_loop", fit);
+  loops.insert("validate_loop", evaluation_loop(true));
+  loops.insert("test_loop", evaluation_loop(true));
+  loops.insert("predict_loop", evaluation_loop(false));
   return loops;
 }
 
@@ -165,7 +234,7 @@ Dict resumable_meta(const Dict& ckpt) {
 }
 
 StagedLoop stage_loop(const Dict& ckpt, const Dict& meta, int64_t world_size,
-                      const std::vector<torch::Tensor>& parameters) {
+                      const std::vector<torch::Tensor>& parameters, bool automatic) {
   StagedLoop s;
   s.epoch = ck::get<int64_t>(ckpt, "epoch", "the checkpoint");
   s.global_step = ck::get<int64_t>(ckpt, "global_step", "the checkpoint");
@@ -183,6 +252,139 @@ StagedLoop stage_loop(const Dict& ckpt, const Dict& meta, int64_t world_size,
       (*map)[e.key().toStringRef()] = e.value().toTensor();
     }
   s.grads = stage_grads(meta, parameters);
+  stage_counters(ckpt, automatic, s);
+  return s;
+}
+
+namespace {
+/// A count in Lightning's progress dicts: an int from 0 to 2^53.
+int64_t count(const Dict& d, const char* key, const std::string& where) {
+  const int64_t v = ck::get<int64_t>(d, key, where);
+  if (v < 0 || v > kMaxCount)
+    throw CheckpointError("'" + std::string(key) + "' in " + where + " is " + std::to_string(v) +
+                          "; expected a count from 0 to 2^53");
+  return v;
+}
+struct Tracker {
+  int64_t ready = 0, started = 0, processed = 0, completed = 0;
+};
+Tracker tracker_of(const Dict& progress, const char* which, const std::string& where, bool started = true,
+                   bool processed = true) {
+  const std::string w = where + "." + which;
+  const auto d = ck::get<Dict>(progress, which, where);
+  Tracker t;
+  t.ready = count(d, "ready", w);
+  t.completed = count(d, "completed", w);
+  t.started = started ? count(d, "started", w) : t.completed;
+  t.processed = processed ? count(d, "processed", w) : t.completed;
+  if (t.completed > t.processed || t.processed > t.started || t.started > t.ready)
+    throw CheckpointError(w + " has ready " + std::to_string(t.ready) + ", started " + std::to_string(t.started) +
+                          ", processed " + std::to_string(t.processed) + ", completed " + std::to_string(t.completed) +
+                          "; expected ready >= started >= processed >= completed");
+  return t;
+}
+Dict fit_loop_of(const Dict& ckpt) {
+  const auto loops = ck::get<Dict>(ckpt, "loops", "the checkpoint");
+  return ck::get<Dict>(loops, "fit_loop", "loops");
+}
+}  // namespace
+
+const char* const kForeignResumeWarning =
+    "the checkpoint was not written by lightning-cpp (a Python Lightning checkpoint): the epoch, global_step, "
+    "weights, optimizer, scheduler and callback states carry over, but not the random generators' states "
+    "(Lightning stores none), nor the values logged so far in an unfinished epoch: dropout masks and shuffled "
+    "orders from here on differ from those the interrupted run would have drawn";
+
+void stage_counters(const Dict& ckpt, bool automatic, StagedLoop& s) {
+  if (!ck::contains(ckpt, "loops")) return;
+  const auto fit = fit_loop_of(ckpt);
+  if (!ck::contains(fit, "epoch_loop.scheduler_progress")) return;  // an older file of this library
+  const std::string w = "loops.fit_loop";
+  auto& c = s.counters;
+  const auto bp = ck::get<Dict>(fit, "epoch_loop.batch_progress", w);
+  const Tracker bc = tracker_of(bp, "current", w + ".epoch_loop.batch_progress");
+  c.last_batch = ck::get<bool>(bp, "is_last_batch", w + ".epoch_loop.batch_progress");
+  const auto sp = ck::get<Dict>(fit, "epoch_loop.scheduler_progress", w);
+  c.schedulers_total = tracker_of(sp, "total", w + ".epoch_loop.scheduler_progress", false, false).completed;
+  c.schedulers_epoch = tracker_of(sp, "current", w + ".epoch_loop.scheduler_progress", false, false).completed;
+  const char* steps_key = automatic ? "epoch_loop.automatic_optimization.optim_progress"
+                                    : "epoch_loop.manual_optimization.optim_step_progress";
+  Dict steps = ck::get<Dict>(fit, steps_key, w);
+  if (automatic) steps = ck::get<Dict>(ck::get<Dict>(steps, "optimizer", w + "." + steps_key), "step", w + "." + steps_key);
+  const int64_t epoch_steps = tracker_of(steps, "current", w + "." + steps_key, false, false).completed;
+  c.epoch_start_step = std::max<int64_t>(0, s.global_step - epoch_steps);
+  const auto vp = ck::get<Dict>(fit, "epoch_loop.val_loop.batch_progress", w);
+  c.val_epoch = tracker_of(vp, "total", w + ".epoch_loop.val_loop.batch_progress").completed;
+  c.val_run = tracker_of(vp, "current", w + ".epoch_loop.val_loop.batch_progress").completed;
+  c.val_ran = ck::get<bool>(vp, "is_last_batch", w + ".epoch_loop.val_loop.batch_progress");
+  // Batches finished before the one the position names (finish_batch counts that one).
+  using loops::LoopPhase;
+  const auto phase = s.resume.position.phase;
+  c.epoch_batches = phase == LoopPhase::in_batch || phase == LoopPhase::after_batch || phase == LoopPhase::in_validation
+                        ? s.resume.position.batch_idx
+                        : bc.completed;
+  s.has_counters = true;
+}
+
+StagedLoop stage_foreign_loop(const Dict& ckpt, bool automatic) {
+  using loops::LoopPhase;
+  StagedLoop s;
+  s.global_step = ck::get<int64_t>(ckpt, "global_step", "the checkpoint");
+  if (!ck::contains(ckpt, "loops") || !ck::contains(ckpt, "optimizer_states"))
+    throw CheckpointError("the checkpoint has no 'loops' or 'optimizer_states' entry: it holds weights only "
+                          "(ModelCheckpoint(save_weights_only=True)), so fit() cannot resume from it; use "
+                          "Model::load_from_checkpoint for the weights");
+  const auto fit = fit_loop_of(ckpt);
+  const std::string w = "loops.fit_loop";
+  const Tracker epoch = tracker_of(ck::get<Dict>(fit, "epoch_progress", w), "current", w + ".epoch_progress");
+  const auto bp = ck::get<Dict>(fit, "epoch_loop.batch_progress", w);
+  const Tracker batch = tracker_of(bp, "current", w + ".epoch_loop.batch_progress");
+  const Tracker total = tracker_of(bp, "total", w + ".epoch_loop.batch_progress");
+  const bool is_last = ck::get<bool>(bp, "is_last_batch", w + ".epoch_loop.batch_progress");
+  // global_step as Lightning computes it: the optimizer steps counted in the loops.
+  const char* steps_key = automatic ? "epoch_loop.automatic_optimization.optim_progress"
+                                    : "epoch_loop.manual_optimization.optim_step_progress";
+  Dict steps = ck::get<Dict>(fit, steps_key, w);
+  if (automatic) steps = ck::get<Dict>(ck::get<Dict>(steps, "optimizer", w + "." + steps_key), "step", w + "." + steps_key);
+  const int64_t step_total = tracker_of(steps, "total", w + "." + steps_key, false, false).completed;
+  if (step_total != s.global_step)
+    throw CheckpointError("'global_step' is " + std::to_string(s.global_step) + " but " + w + "." + steps_key +
+                          " counts " + std::to_string(step_total) + " optimizer steps" +
+                          (step_total == 0 ? " (was it written with " + std::string(automatic ? "manual" : "automatic") +
+                                                 " optimization?)"
+                                           : std::string()));
+  const int64_t batches_stepped =
+      ck::get<int64_t>(ck::get<Dict>(fit, "epoch_loop.state_dict", w), "_batches_that_stepped", w + ".epoch_loop.state_dict");
+  auto& at = s.resume.position;
+  // Lightning: an epoch whose counters agree has finished (`processed` is
+  // counted before on_train_epoch_end, where checkpoints are saved).
+  const bool epoch_done = epoch.ready == epoch.processed && epoch.started == epoch.processed;
+  if (epoch_done || batch.ready == 0) {
+    s.epoch = epoch_done ? epoch.processed : epoch.completed;
+    at.phase = LoopPhase::idle;
+    s.total_batch_idx = total.completed;
+  } else {
+    s.epoch = epoch.completed;
+    if (batch.started > batch.processed) {  // inside training_step: that batch runs again
+      at.phase = LoopPhase::in_batch;
+      at.batch_idx = batch.processed;
+      s.total_batch_idx = total.processed;
+    } else if (batch.processed > batch.completed) {  // on_train_batch_end
+      at.phase = LoopPhase::after_batch;
+      at.batch_idx = batch.completed;
+      s.total_batch_idx = total.completed;
+      at.stepped = !automatic || batches_stepped < s.global_step;
+    } else {  // validation after a batch (ModelCheckpoint's on_validation_end)
+      at.phase = LoopPhase::in_validation;
+      at.batch_idx = batch.completed - 1;
+      s.total_batch_idx = total.completed > 0 ? total.completed - 1 : 0;
+      at.stepped = true;
+    }
+    at.is_last = is_last;
+  }
+  if (s.epoch > kMaxCount || s.global_step < 0 || s.global_step > kMaxCount)
+    throw CheckpointError("'global_step' (" + std::to_string(s.global_step) + ") must be a count from 0 to 2^53");
+  stage_counters(ckpt, automatic, s);
   return s;
 }
 

@@ -524,8 +524,8 @@ TEST_CASE("ModelCheckpoint: state_dict has Lightning's keys and round-trips") {
   CHECK(keys == std::vector<std::string>{"monitor", "best_model_score", "best_model_path", "current_score", "dirpath",
                                          "best_k_models", "kth_best_model_path", "kth_value", "last_model_path"});
   CHECK(s.at("monitor").toStringRef() == "val_loss");
-  CHECK(s.at("best_model_score").toDouble() == 0.25);
-  CHECK(s.at("current_score").toDouble() == 0.25);  // 0.75 was not in the top 2
+  CHECK(s.at("best_model_score").toTensor().item<double>() == 0.25);  // 0-dim float32 tensors, as Lightning's
+  CHECK(s.at("current_score").toTensor().item<double>() == 0.25);  // 0.75 was not in the top 2
   CHECK(s.at("best_k_models").toGenericDict().size() == 2);
 
   L::ModelCheckpoint restored({.dirpath = d.path, .filename = "{epoch}", .monitor = "val_loss", .save_top_k = 2});
@@ -793,7 +793,7 @@ TEST_CASE("EarlyStopping: state_dict has Lightning's keys and round-trips") {
   CHECK(restored.best_score() == 0.25);
   CHECK(restored.patience() == 2);
   // A fresh one starts from +inf (min) / -inf (max).
-  CHECK(L::EarlyStopping({.monitor = "x"}).state_dict().at("best_score").toDouble() == INFINITY);
+  CHECK(L::EarlyStopping({.monitor = "x"}).state_dict().at("best_score").toTensor().item<double>() == INFINITY);
   CHECK(L::EarlyStopping({.monitor = "x", .mode = L::Mode::max}).best_score() == -INFINITY);
 
   auto missing = es.state_dict();

@@ -194,9 +194,12 @@ TEST_CASE("integrity cannot be switched off by the file: without its digest a fi
   auto data = small_data();
   SmallNet m;
   L::BareTrainer<SmallNet> t({.max_epochs = 2});
+  // Resumed as a Python Lightning checkpoint is (issue 16): from its `loops`
+  // counters, without the generator states and position lightning_cpp held.
   const std::string err = error_of([&] { t.fit(m, data, {.ckpt_path = no_digest.string()}); });
-  CHECK(err.find("not one lightning-cpp's Trainer wrote") != std::string::npos);
   INFO(err);
+  CHECK(err == "no error");
+  CHECK(t.current_epoch() == 2);
 
   // A record changed behind the digest's back (its CRC fixed up): corrupt.
   const auto edited = dir / "edited.ckpt";

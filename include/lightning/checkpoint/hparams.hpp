@@ -146,6 +146,94 @@ H hparams_from_archive(const std::string& text, H h = H{}) {
   return h;
 }
 
+namespace detail {
+/// Python's name for what a hyperparameter field of type T holds.
+template <class T>
+constexpr const char* python_type_name() {
+  if constexpr (lightning::detail::is_std_optional_v<T>) return python_type_name<typename T::value_type>();
+  else if constexpr (std::is_same_v<T, bool>) return "a bool";
+  else if constexpr (std::is_integral_v<T>) return "an int";
+  else if constexpr (std::is_floating_point_v<T>) return "a float";
+  else return "a str";
+}
+
+/// Sets `out` from a value of Lightning's `hyper_parameters`; false when
+/// the value's type does not fit T (an int does fit a float, as in Python).
+template <class T>
+bool from_ivalue(const c10::IValue& v, T& out) {
+  if constexpr (lightning::detail::is_std_optional_v<T>) {
+    if (v.isNone()) {
+      out.reset();
+      return true;
+    }
+    typename T::value_type inner{};
+    if (!from_ivalue(v, inner)) return false;
+    out = std::move(inner);
+    return true;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (!v.isBool()) return false;
+    out = v.toBool();
+    return true;
+  } else if constexpr (std::is_integral_v<T>) {
+    if (!v.isInt()) return false;
+    const int64_t i = v.toInt();
+    if (!std::in_range<T>(i)) return false;
+    out = static_cast<T>(i);
+    return true;
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (v.isInt()) out = static_cast<T>(v.toInt());
+    else if (v.isDouble()) out = static_cast<T>(v.toDouble());
+    else return false;
+    return true;
+  } else if constexpr (std::is_assignable_v<T&, std::string>) {
+    if (!v.isString()) return false;
+    out = v.toStringRef();
+    return true;
+  } else {
+    return false;
+  }
+}
+
+inline std::string short_repr(const c10::IValue& v) {
+  if (v.isString()) return "'" + v.toStringRef().substr(0, 60) + "'";
+  if (v.isInt()) return std::to_string(v.toInt());
+  if (v.isDouble()) return std::to_string(v.toDouble());
+  if (v.isBool()) return v.toBool() ? "True" : "False";
+  if (v.isNone()) return "None";
+  return describe(v);
+}
+}  // namespace detail
+
+/// Hyperparameters from a checkpoint's `hyper_parameters` dict (Lightning's
+/// `save_hyperparameters()`, or this library's hparams_dict), field by field
+/// by name, starting from `h` (fields the dict lacks keep their values).
+/// A value whose type does not fit its field is a CheckpointError naming
+/// both; keys no field has are appended to `unknown` (nullptr: ignored).
+template <class H>
+H hparams_from_dict(const Dict& d, H h = H{}, std::vector<std::string>* unknown = nullptr) {
+  for (const auto& e : d) {
+    if (!e.key().isString()) throw CheckpointError("lightning: checkpoint: hyper_parameters has a key that is not a string");
+    const std::string& name = e.key().toStringRef();
+    bool known = false;
+    if constexpr (boost::hana::Struct<H>::value) {
+      boost::hana::for_each(boost::hana::accessors<H>(), [&](auto pair) {
+        if (known || name != boost::hana::to<char const*>(boost::hana::first(pair))) return;
+        known = true;
+        auto& field = boost::hana::second(pair)(h);
+        using F = std::remove_cvref_t<decltype(field)>;
+        if (!detail::from_ivalue(e.value(), field))
+          throw CheckpointError("lightning: checkpoint: hyper_parameters['" + name + "'] is " + describe(e.value()) +
+                                " (" + detail::short_repr(e.value()) + "); the hyperparameters field '" + name +
+                                "' expects " + detail::python_type_name<F>() +
+                                (lightning::detail::is_std_optional_v<F> ? " or None" : "") +
+                                (std::is_integral_v<F> && !std::is_same_v<F, bool> ? " that fits its type" : ""));
+      });
+    }
+    if (!known && unknown) unknown->push_back(name);
+  }
+  return h;
+}
+
 /// The hyperparameters as a plain dict (Python: `checkpoint["hyper_parameters"]`).
 template <class H>
 Dict hparams_dict(const H& h) {

@@ -23,6 +23,7 @@
 #include "../checkpoint/module_state.hpp"
 #include "../checkpoint/optimizer_state.hpp"
 #include "../checkpoint/rng.hpp"
+#include "../detail/messages.hpp"
 #include "../detail/results.hpp"
 #include "../hooks.hpp"
 #include "../loops/training_epoch.hpp"
@@ -100,7 +101,7 @@ checkpoint::Dict Checkpoints<T>::dump(bool weights_only) {
   ckpt.insert("state_dict", ck::module_state_dict(*m));
   auto meta = trainer_meta(weights_only);
   if (!weights_only) {
-    ckpt.insert("loops", detail::loops_state_dict(t_.module_link_.progress, t_.epoch_state_));
+    ckpt.insert("loops", detail::loops_state_dict(t_.module_link_.progress, t_.epoch_state_, T::automatic_optimization));
     ckpt.insert("callbacks", ck::callbacks_state_dict(t_.callbacks_));
     const auto states = optimizer_states();
     ckpt.insert("optimizer_states", states.at("optimizers"));
@@ -209,7 +210,12 @@ std::filesystem::path Checkpoints<T>::resolve(const std::string& p) {
 template <class T>
 loops::ResumePoint Checkpoints<T>::restore(const Dict& ckpt, const std::filesystem::path& path) {
   try {
-    auto staged = detail::stage_loop(ckpt, detail::resumable_meta(ckpt), t_.strategy_.world_size(), t_.model_->parameters());
+    // A file this library wrote and verified carries its exact position and
+    // generator states; another (Python Lightning's) its `loops` counters.
+    const bool own = checkpoint::contains(ckpt, checkpoint::kMetaKey);
+    auto staged = own ? detail::stage_loop(ckpt, detail::resumable_meta(ckpt), t_.strategy_.world_size(),
+                                           t_.model_->parameters(), T::automatic_optimization)
+                      : detail::stage_foreign_loop(ckpt, T::automatic_optimization);
     const auto weights = checkpoint::stage_module_state_dict(*t_.model_, checkpoint::get<Dict>(ckpt, "state_dict", "the checkpoint"),
                                                              /*strict=*/true, "the module");
     {
@@ -218,6 +224,9 @@ loops::ResumePoint Checkpoints<T>::restore(const Dict& ckpt, const std::filesyst
       undo.commit();
     }
     commit(staged, weights);
+    if (!own)
+      lightning::detail::rank_zero_warn(t_.is_global_zero(), "resuming from '" + path.string() + "': " +
+                                                                  detail::kForeignResumeWarning);
     return std::move(staged.resume);
   } catch (const std::exception& e) {  // a CheckpointError, or a component's own load_state_dict
     throw CheckpointError("lightning: cannot resume from '" + path.string() + "': " + e.what());
@@ -305,6 +314,12 @@ void Checkpoints<T>::commit(detail::StagedLoop& s, const std::vector<std::pair<t
   progress.current_epoch = s.epoch;
   progress.global_step = s.global_step;
   t_.epoch_state_.total_batch_idx = s.total_batch_idx;
+  if (s.has_counters) {
+    t_.epoch_state_.counters = s.counters;
+  } else {  // an older file of this library: counted from here on
+    t_.epoch_state_.counters = {};
+    t_.epoch_state_.counters.epoch_start_step = s.global_step;
+  }
   // Not restored, as in Lightning: a run resumed after an early stop trains
   // on (and stops again only if a callback says so).
   t_.should_stop = false;

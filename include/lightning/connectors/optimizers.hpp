@@ -105,6 +105,10 @@ class Optimizers {
     if constexpr (Slot::has_scheduler && lightning::detail::PlateauScheduler<typename Slot::scheduler_type> == plateau) {
       auto& config = slot.lr_scheduler;
       if (config.interval != interval || (idx + 1) % config.frequency != 0) return;
+      auto count = [this] {  // Lightning's scheduler_progress, for checkpoints
+        ++t_.epoch_state_.counters.schedulers_total;
+        ++t_.epoch_state_.counters.schedulers_epoch;
+      };
       if constexpr (plateau) {
         const auto& metrics = t_.callback_metrics();
         auto it = metrics.find(config.monitor);
@@ -112,8 +116,10 @@ class Optimizers {
           if (!config.strict) return;
           missing_monitor(config.monitor, metrics);
         }
+        count();
         config.scheduler.step(it->second.template item<double>());
       } else {
+        count();
         config.scheduler.step();
       }
     }

@@ -25,9 +25,21 @@ struct LoopPosition {
 
 /// The epoch loop's state kept between calls (a checkpoint may be taken
 /// from a callback at any point, or after fit).
+/// Lightning's progress counters that its `loops` checkpoint entry holds
+/// beyond the position (see connectors/detail/checkpoint_state.hpp).
+struct LoopCounters {
+  int64_t epoch_batches = 0;     // batches finished in this (or, between epochs, the last) epoch
+  bool last_batch = false;       // the last batch finished was the epoch's last
+  int64_t epoch_start_step = 0;  // global_step when this epoch started
+  int64_t schedulers_total = 0, schedulers_epoch = 0;  // scheduler steps
+  int64_t val_epoch = 0, val_run = 0;                  // validation batches this epoch, in the last run
+  bool val_ran = false;
+};
+
 struct TrainingEpochState {
   LoopPosition position;
   int64_t total_batch_idx = 0;  // batches over all epochs (validation by total count)
+  LoopCounters counters;
   torch::Tensor epoch_start_rng;  // the generator at the epoch's start: a mid-epoch resume replays the order
 };
 

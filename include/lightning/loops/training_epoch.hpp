@@ -45,7 +45,13 @@ class TrainingEpochLoop {
     t_.module_link_.results = &t_.train_results_;
     t_.model_->train();
     state_.position = {LoopPhase::epoch_start, 0, false, false};
-    if (!mid) t_.template hook<hooks::on_train_epoch_start>();
+    if (!mid) {
+      auto& c = state_.counters;  // Lightning resets these when an epoch starts
+      c.epoch_batches = c.schedulers_epoch = c.val_epoch = 0;
+      c.last_batch = false;
+      c.epoch_start_step = progress.global_step;
+      t_.template hook<hooks::on_train_epoch_start>();
+    }
 
     auto&& source = connectors::Data<T>(t_).shard(train, /*even=*/true);
     // The loader's order may come from torch's generator (LibTorch's
@@ -117,10 +123,16 @@ class TrainingEpochLoop {
         state_.position.phase = LoopPhase::in_validation;
         EvaluationLoop<T, false>(t_).run(*val, t_.num_val_batches_, /*sanity=*/false);
         t_.module_link_.results = &t_.train_results_;
+        auto& c = state_.counters;
+        c.val_run = t_.num_val_batches_;
+        c.val_epoch += t_.num_val_batches_;
+        c.val_ran = true;
       }
     }
     if (stepped) connectors::Optimizers<T>(t_).template step_schedulers<true>(Interval::step, batch_idx);
     ++state_.total_batch_idx;
+    ++state_.counters.epoch_batches;
+    state_.counters.last_batch = is_last;
     return !(t_.max_steps_reached() || (t_.should_stop && t_.can_stop_early())) && !is_last;
   }
 

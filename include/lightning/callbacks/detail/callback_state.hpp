@@ -15,6 +15,8 @@ namespace lightning::detail {
 
 c10::impl::GenericDict new_state_dict();
 
+/// A monitored score as Lightning stores it: a 0-dim float32 tensor (None when unset).
+c10::IValue score_ivalue(double v);
 c10::IValue optional_ivalue(const std::optional<double>& v);
 c10::IValue optional_ivalue(const std::optional<std::string>& v);
 
