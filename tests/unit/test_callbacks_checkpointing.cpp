@@ -783,7 +783,7 @@ TEST_CASE("EarlyStopping: state_dict has Lightning's keys and round-trips") {
   CHECK(keys == std::vector<std::string>{"wait_count", "stopped_epoch", "best_score", "patience"});
   CHECK(s.at("wait_count").toInt() == 2);
   CHECK(s.at("stopped_epoch").toInt() == 3);
-  CHECK(s.at("best_score").toDouble() == 0.25);
+  CHECK(s.at("best_score").toTensor().item<double>() == 0.25);
   CHECK(s.at("patience").toInt() == 2);
 
   L::EarlyStopping restored({.monitor = "val_loss", .patience = 7});
@@ -848,7 +848,7 @@ TEST_CASE("Trainer + ModelCheckpoint: top-k files and last.ckpt under <default_r
   CHECK(ck::get<std::string>(mc, "best_model_path", "test") == cb.best_model_path());  // set before the save
   CHECK(ck::get<int64_t>(ckpt, "global_step", "test") == 12);
   const auto es = ck::get<ck::Dict>(callbacks, "EarlyStopping{'monitor': 'val_loss', 'mode': 'min'}", "test");
-  CHECK(ck::get<double>(es, "best_score", "test") == static_cast<double>(0.3f));
+  CHECK(ck::get<torch::Tensor>(es, "best_score", "test").item<double>() == static_cast<double>(0.3f));
 }
 
 TEST_CASE("Trainer + EarlyStopping: stops after `patience` epochs without improvement; checkpoints go to the logger's dir") {
