@@ -4,7 +4,7 @@
 # and Lightning's refusal to overwrite a saved config.yaml.
 # usage: check_cli.sh path/to/cli scratch_dir
 set -u
-cli=$1
+cli=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")  # absolute: the script changes directory
 dir=$2
 rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || exit 1
 fail() { echo "FAIL: $*"; exit 1; }

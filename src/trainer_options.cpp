@@ -56,7 +56,7 @@ ResolvedOptions resolve(const TrainerOptions& o) {
   require(o.gradient_clip_val >= 0.0,
           "gradient_clip_val must be >= 0 (0: off), got " + std::to_string(o.gradient_clip_val));
   require(r.log_every_n_steps >= 1, "log_every_n_steps must be >= 1, got " + std::to_string(r.log_every_n_steps));
-  require(o.devices >= 1, "devices must be >= 1, got " + std::to_string(o.devices));
+  require(o.devices.count() >= 1, "devices must be >= 1, got " + std::to_string(o.devices.count()));
   require(o.num_nodes >= 1, "num_nodes must be >= 1, got " + std::to_string(o.num_nodes));
   require(!o.check_val_every_n_epoch || *o.check_val_every_n_epoch >= 1,
           "check_val_every_n_epoch must be >= 1 or unset");

@@ -19,6 +19,7 @@
 #include "data/batch.hpp"
 #include "data/datamodule.hpp"
 #include "data/loader.hpp"
+#include "data/random_split.hpp"
 #include "data/tensor_loader.hpp"
 #include "export/state_dict.hpp"  // export/onnx.hpp is separate: it needs the ONNX libraries
 #include "hooks.hpp"

@@ -22,6 +22,7 @@
 #include "hooks.hpp"
 #include "log_options.hpp"
 #include "metrics/metric.hpp"
+#include "no_hparams.hpp"
 #include "optim/clipping.hpp"
 #include "optim/configure.hpp"
 #include "optim/lightning_optimizer.hpp"
@@ -29,8 +30,6 @@
 
 namespace lightning {
 
-/// Hyperparameters of a module that declares none.
-struct NoHParams {};
 
 /// export_onnx's options: lightning/export/onnx.hpp (which to_onnx needs).
 struct OnnxOptions;

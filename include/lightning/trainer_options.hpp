@@ -43,6 +43,49 @@ class FastDevRun {
 
 enum class Accelerator { automatic, cpu, gpu };
 
+/// `accelerator`: an Accelerator, or Lightning's strings "auto", "cpu", "gpu"
+/// (and "cuda"); another string is an error listing the valid ones.
+class AcceleratorChoice {
+ public:
+  constexpr AcceleratorChoice(Accelerator a = Accelerator::automatic) noexcept : value_(a) {}
+  AcceleratorChoice(const char* name) : value_(parse(name)) {}
+  AcceleratorChoice(const std::string& name) : value_(parse(name)) {}
+  constexpr operator Accelerator() const noexcept { return value_; }
+  constexpr Accelerator value() const noexcept { return value_; }
+
+ private:
+  static Accelerator parse(const std::string& name) {
+    if (name == "auto") return Accelerator::automatic;
+    if (name == "cpu") return Accelerator::cpu;
+    if (name == "gpu" || name == "cuda") return Accelerator::gpu;
+    throw std::invalid_argument("You selected an invalid accelerator name: `accelerator='" + name +
+                                "'`. Available names are: auto, cpu, cuda, gpu.");
+  }
+  Accelerator value_;
+};
+
+/// `devices`: a count, or Lightning's "auto" (1 here: one process per
+/// Trainer unless a count is given to strategy::DDP).
+class Devices {
+ public:
+  template <class I>
+    requires(std::is_integral_v<I> && !std::is_same_v<I, bool>)
+  constexpr Devices(I n) noexcept : count_(static_cast<int64_t>(n)) {}
+  constexpr Devices() noexcept = default;
+  Devices(const char* name) : Devices(std::string(name)) {}
+  Devices(const std::string& name) : count_(1), auto_(true) {
+    if (name != "auto")
+      throw std::invalid_argument("devices = '" + name + "': give a number of devices or \"auto\"");
+  }
+  constexpr operator int64_t() const noexcept { return count_; }
+  constexpr int64_t count() const noexcept { return count_; }
+  constexpr bool is_auto() const noexcept { return auto_; }
+
+ private:
+  int64_t count_ = 1;
+  bool auto_ = false;
+};
+
 /// How `gradient_clip_val` clips: by the total L2 norm, or each value.
 enum class GradClipAlgorithm { norm, value };
 
@@ -61,8 +104,8 @@ struct TrainerOptions {
   std::optional<int64_t> check_val_every_n_epoch = 1;
   int64_t num_sanity_val_steps = 2;  // -1: all
   FastDevRun fast_dev_run = false;
-  Accelerator accelerator = Accelerator::automatic;
-  int64_t devices = 1;
+  AcceleratorChoice accelerator = Accelerator::automatic;
+  Devices devices = 1;
   int64_t num_nodes = 1;
   /// false: no logger (Lightning's `logger=False`); the default CSVLogger's
   /// or those of the Trainer's L::Loggers<...>.

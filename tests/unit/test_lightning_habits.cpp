@@ -1,6 +1,7 @@
 // What a Lightning user expects from the Trainer (issue 17): defaults kept,
 // nothing silently wrong, the trainer reachable from the module, Lightning's
 // messages.
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -325,4 +326,74 @@ TEST_CASE("module.trainer(): Lightning's self.trainer, read-only") {
   CHECK(model.saw_sanity);
   CHECK(model.log_dir == (dir.path / "lightning_logs" / "version_0").string());
   CHECK_THROWS_AS(model.trainer(), std::logic_error);  // no Trainer runs it now
+}
+
+TEST_CASE("metrics are callable as torchmetrics': acc(preds, target) updates and returns the batch's value") {
+  L::metrics::Accuracy acc({.num_classes = 3});
+  const auto target = torch::tensor({0, 1, 2, 0});
+  const auto three_right = torch::tensor({0, 1, 2, 1});
+  const auto one_right = torch::tensor({0, 0, 0, 1});
+  CHECK(acc(three_right, target).item<double>() == doctest::Approx(0.75));
+  CHECK(acc(one_right, target).item<double>() == doctest::Approx(0.25));
+  CHECK(acc.compute().item<double>() == doctest::Approx(0.5));  // both batches
+  L::metrics::MeanMetric mean;
+  CHECK(mean(torch::tensor({1.0, 3.0})).item<double>() == doctest::Approx(2.0));
+  CHECK(mean(torch::tensor({10.0})).item<double>() == doctest::Approx(10.0));
+  CHECK(mean.compute().item<double>() == doctest::Approx(14.0 / 3));
+}
+
+TEST_CASE("random_split: PyTorch's split of the same seed, by counts or fractions") {
+  auto x = torch::arange(10).unsqueeze(1).to(torch::kFloat), y = torch::arange(10);
+  auto pieces = L::data::random_split({x, y}, {6, 4}, 42);
+  REQUIRE(pieces.size() == 2);
+  CHECK(pieces[0][0].size(0) == 6);
+  CHECK(pieces[1][1].size(0) == 4);
+  CHECK(torch::equal(pieces[0][0].squeeze(1).to(torch::kLong), pieces[0][1]));  // rows stay together
+  auto all = torch::cat({pieces[0][1], pieces[1][1]});
+  CHECK(torch::equal(std::get<0>(all.sort()), torch::arange(10)));
+  CHECK(L::data::random_split({x, y}, {0.7, 0.3}, 42)[0][1].size(0) == 7);
+  CHECK_THROWS_WITH_AS(L::data::random_split({x, y}, {6, 5}, 42),
+                       "Sum of input lengths (11) does not equal the length of the input dataset (10)!",
+                       std::invalid_argument);
+  // The same indices as torch.utils.data.random_split with torch.Generator().manual_seed(42).
+  const char* python = "/usr/bin/python3";
+  if (!std::filesystem::exists(python)) {
+    MESSAGE("skipped the comparison with PyTorch: no /usr/bin/python3");
+    return;
+  }
+  const std::string cmd = std::string(python) +
+                          " -c \"import torch; from torch.utils.data import random_split; "
+                          "a, b = random_split(range(10), [6, 4], generator=torch.Generator().manual_seed(42)); "
+                          "print(' '.join(map(str, list(a) + list(b))))\" 2>/dev/null";
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[256];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    if (::pclose(p) != 0) out.clear();
+  }
+  if (out.empty()) {
+    MESSAGE("skipped the comparison with PyTorch: python3-torch is not installed");
+    return;
+  }
+  std::string mine;
+  for (const auto& piece : pieces)
+    for (int64_t i = 0; i < piece[1].size(0); ++i) mine += (mine.empty() ? "" : " ") + std::to_string(piece[1][i].item<int64_t>());
+  CHECK(mine + "\n" == out);
+}
+
+TEST_CASE("accelerator and devices take Lightning's strings, with an error naming the valid ones") {
+  L::TrainerOptions o{.accelerator = "cpu", .devices = "auto"};
+  CHECK(o.accelerator == L::Accelerator::cpu);
+  CHECK(o.devices == 1);
+  CHECK(o.devices.is_auto());
+  CHECK_THROWS_WITH_AS(L::TrainerOptions{.accelerator = "tpu"},
+                       "You selected an invalid accelerator name: `accelerator='tpu'`. Available names are: auto, cpu, "
+                       "cuda, gpu.",
+                       std::invalid_argument);
+  CHECK_THROWS_AS(L::TrainerOptions{.devices = "all"}, std::invalid_argument);
+  RecordingModule model;
+  auto loader = make_loader(2);
+  L::BareTrainer<RecordingModule> trainer({.max_epochs = 1, .accelerator = "auto", .devices = "auto"});
+  trainer.fit(model, loader);
+  CHECK(trainer.global_step() == 2);
 }

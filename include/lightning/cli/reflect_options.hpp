@@ -40,6 +40,33 @@ struct enum_names<Interval> {
   static constexpr std::pair<Interval, std::string_view> values[] = {{Interval::step, "step"}, {Interval::epoch, "epoch"}};
 };
 
+/// `accelerator: cpu` (Lightning's names).
+template <>
+struct value_codec<AcceleratorChoice> {
+  static std::string name() { return detail::type_name<Accelerator>(); }
+  static std::optional<AcceleratorChoice> parse(const detail::Setting& s) {
+    for (const auto& [v, n] : enum_names<Accelerator>::values)
+      if (s.text == n) return AcceleratorChoice(v);
+    if (s.text == "cuda") return AcceleratorChoice(Accelerator::gpu);
+    return std::nullopt;
+  }
+  static detail::HParamValue print(const AcceleratorChoice& a) { return detail::print_value(a.value()); }
+};
+/// `devices: 2` or `devices: auto`.
+template <>
+struct value_codec<Devices> {
+  static std::string name() { return "Union[int, Literal['auto']]"; }
+  static std::optional<Devices> parse(const detail::Setting& s) {
+    if (s.text == "auto") return Devices("auto");
+    if (auto i = detail::parse_int(s.text); i && *i >= 1) return Devices(*i);
+    return std::nullopt;
+  }
+  static detail::HParamValue print(const Devices& d) {
+    if (d.is_auto()) return std::string("auto");
+    return d.count();
+  }
+};
+
 /// `limit_train_batches: 10` (batches) or `0.25` (a fraction), as Lightning.
 template <>
 struct value_codec<BatchCount> {

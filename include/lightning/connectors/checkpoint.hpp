@@ -30,6 +30,7 @@
 #include "callbacks.hpp"
 #include "detail/checkpoint_state.hpp"
 #include "optimizers.hpp"
+#include "../no_hparams.hpp"
 
 namespace lightning::connectors {
 

@@ -4,6 +4,7 @@
 
 #include "classification_options.hpp"
 #include "detail/stat_scores.hpp"
+#include "metric.hpp"
 
 namespace lightning::metrics {
 
@@ -11,7 +12,7 @@ namespace lightning::metrics {
 /// top-1 micro accuracy: the fraction of samples whose argmax is the target.
 /// Binary: (tp + tn) / all. Multilabel micro: correct labels / all labels;
 /// macro: mean over labels of each label's (tp + tn) / all.
-class Accuracy : public detail::StatScoresMetric {
+class Accuracy : public detail::StatScoresMetric, public Callable<Accuracy> {
  public:
   explicit Accuracy(const Options& o) : StatScoresMetric(o, "Accuracy") {}
 

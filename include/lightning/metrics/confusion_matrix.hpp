@@ -27,7 +27,7 @@ enum class Normalize {
 /// torchmetrics' ConfusionMatrix. compute() is [2, 2] for binary, [C, C] for
 /// multiclass (scores are argmax-ed) and [L, 2, 2] for multilabel (one binary
 /// matrix per label). Entry [t][p] counts samples with target t predicted p.
-class ConfusionMatrix {
+class ConfusionMatrix : public Callable<ConfusionMatrix> {
  public:
   /// Same meanings as in ClassificationOptions; designated initializers in this order.
   struct Options {

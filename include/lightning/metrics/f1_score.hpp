@@ -4,13 +4,14 @@
 
 #include "classification_options.hpp"
 #include "detail/stat_scores.hpp"
+#include "metric.hpp"
 
 namespace lightning::metrics {
 
 /// torchmetrics' F1Score: the harmonic mean of precision and recall, from the
 /// counts (micro sums them over classes first). As torchmetrics, macro leaves
 /// out classes with no tp, fp or fn whatever top_k is.
-class F1Score : public detail::StatScoresMetric {
+class F1Score : public detail::StatScoresMetric, public Callable<F1Score> {
  public:
   explicit F1Score(const Options& o) : StatScoresMetric(o, "F1Score") {}
 

@@ -11,7 +11,7 @@
 namespace lightning::metrics {
 
 /// The largest element of every value given to update(); -inf before any.
-class MaxMetric {
+class MaxMetric : public Callable<MaxMetric> {
  public:
   using Options = AggregationOptions;
 

@@ -10,7 +10,7 @@ namespace lightning::metrics {
 
 /// torchmetrics' MeanAbsoluteError: mean of |preds - target| over all elements
 /// seen. NaN before any update.
-class MeanAbsoluteError {
+class MeanAbsoluteError : public Callable<MeanAbsoluteError> {
  public:
   MeanAbsoluteError() { reset(); }
 

@@ -14,7 +14,7 @@ namespace lightning::metrics {
 
 /// sum(value * weight) / sum(weight) over every element given to update();
 /// NaN before any. Under NanStrategy::ignore a NaN value or weight drops the pair.
-class MeanMetric {
+class MeanMetric : public Callable<MeanMetric> {
  public:
   using Options = AggregationOptions;
 

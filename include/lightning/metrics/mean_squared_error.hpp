@@ -10,7 +10,7 @@ namespace lightning::metrics {
 
 /// torchmetrics' MeanSquaredError: mean of (preds - target)^2 over all elements
 /// seen; `squared = false` gives its square root (RMSE). NaN before any update.
-class MeanSquaredError {
+class MeanSquaredError : public Callable<MeanSquaredError> {
  public:
   struct Options {
     bool squared = true;

@@ -34,4 +34,24 @@ struct StateVisitorProbe {
 template <class M>
 concept SyncableMetric = Metric<M> && requires(M& m, detail::StateVisitorProbe probe) { m.for_each_state(probe); };
 
+/// torchmetrics' `forward`: updates `m` with the batch and returns the
+/// metric of this batch alone (computed on a fresh copy of the metric).
+template <class M, class... A>
+torch::Tensor forward(M& m, const A&... args) {
+  M batch = m;
+  batch.reset();  // reset assigns new state tensors: the copy shares nothing with `m`
+  batch.update(args...);
+  m.update(args...);
+  return batch.compute();
+}
+
+/// Makes a metric callable as torchmetrics' are: `acc(logits, y)` is forward().
+template <class Derived>
+struct Callable {
+  template <class... A>
+  torch::Tensor operator()(const A&... args) {
+    return forward(static_cast<Derived&>(*this), args...);
+  }
+};
+
 }  // namespace lightning::metrics

@@ -11,7 +11,7 @@
 namespace lightning::metrics {
 
 /// The smallest element of every value given to update(); +inf before any.
-class MinMetric {
+class MinMetric : public Callable<MinMetric> {
  public:
   using Options = AggregationOptions;
 

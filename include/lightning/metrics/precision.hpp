@@ -4,13 +4,14 @@
 
 #include "classification_options.hpp"
 #include "detail/stat_scores.hpp"
+#include "metric.hpp"
 
 namespace lightning::metrics {
 
 /// torchmetrics' Precision: of the predicted positives, the fraction that are
 /// right. Micro sums tp and fp over classes first (for multiclass top-1 it
 /// equals accuracy); `zero_division` is the score of a class never predicted.
-class Precision : public detail::StatScoresMetric {
+class Precision : public detail::StatScoresMetric, public Callable<Precision> {
  public:
   explicit Precision(const Options& o) : StatScoresMetric(o, "Precision") {}
 

@@ -4,13 +4,14 @@
 
 #include "classification_options.hpp"
 #include "detail/stat_scores.hpp"
+#include "metric.hpp"
 
 namespace lightning::metrics {
 
 /// torchmetrics' Recall: of the actual positives, the fraction found. Micro
 /// sums tp and fn over classes first; `zero_division` is the score of a class
 /// that is never a target.
-class Recall : public detail::StatScoresMetric {
+class Recall : public detail::StatScoresMetric, public Callable<Recall> {
  public:
   explicit Recall(const Options& o) : StatScoresMetric(o, "Recall") {}
 

@@ -9,7 +9,7 @@
 namespace lightning::metrics {
 
 /// Sum of every element of every value given to update(); 0 before any.
-class SumMetric {
+class SumMetric : public Callable<SumMetric> {
  public:
   using Options = AggregationOptions;
 

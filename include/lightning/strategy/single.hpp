@@ -37,7 +37,7 @@ class Single {
 
   void setup_environment(const TrainerOptions& o) {
     if (o.devices != 1 || o.num_nodes != 1)
-      throw std::invalid_argument("devices = " + std::to_string(o.devices) + ", num_nodes = " +
+      throw std::invalid_argument("devices = " + std::to_string(o.devices.count()) + ", num_nodes = " +
                                   std::to_string(o.num_nodes) +
                                   " needs a distributed strategy: add L::strategy::DDP to the Trainer's policies");
     device_ = select_device(o.accelerator);
