@@ -6,6 +6,8 @@
 // Boost.Serialization's text format, written and read by the library itself;
 // a struct with its own Boost `serialize` goes through Boost
 // (checkpoint/boost_hparams.hpp, included when needed).
+#include <torch/torch.h>
+
 #include <boost/hana/accessors.hpp>
 #include <boost/hana/concept/struct.hpp>
 #include <boost/hana/first.hpp>

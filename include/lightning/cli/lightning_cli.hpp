@@ -6,6 +6,8 @@
 //   int main(int argc, char** argv) {
 //     return L::cli::LightningCLI<LitClassifier, MNISTData>(argc, argv).exit_code();
 //   }
+#include <torch/torch.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <map>

@@ -4,6 +4,8 @@
 // data loaders) is walked in step on every rank, each rank keeping every
 // world-th batch: shards are disjoint as long as every rank draws the same
 // order (seed_everything), at the cost of loading the skipped batches.
+#include <torch/torch.h>
+
 #include <torch/data/dataloader/stateless.h>
 #include <torch/data/samplers/distributed.h>
 

@@ -1,6 +1,8 @@
 #pragma once
 // What the Trainer accepts as a data loader: anything range-for can walk
 // (TensorLoader, LibTorch's loaders, a vector of batches), or a pointer to one.
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <iterator>
 #include <memory>

@@ -1,7 +1,8 @@
 #pragma once
 // TensorLoader: batches over in-memory tensors, sliced without per-sample copies.
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
+
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <array>
 #include <cstddef>

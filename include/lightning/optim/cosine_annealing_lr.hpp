@@ -1,6 +1,8 @@
 #pragma once
 // CosineAnnealingLR: PyTorch's torch.optim.lr_scheduler.CosineAnnealingLR
 // (1.13), including its recursive form, value for value.
+#include <torch/torch.h>
+
 #include <numbers>
 #include <optional>
 

@@ -1,5 +1,7 @@
 #pragma once
 // ExponentialLR: PyTorch's torch.optim.lr_scheduler.ExponentialLR (1.13), value for value.
+#include <torch/torch.h>
+
 #include <optional>
 
 #include "scheduler_base.hpp"

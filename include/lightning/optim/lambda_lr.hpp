@@ -1,5 +1,7 @@
 #pragma once
 // LambdaLR: PyTorch's torch.optim.lr_scheduler.LambdaLR (1.13), value for value.
+#include <torch/torch.h>
+
 #include <functional>
 
 #include "scheduler_base.hpp"

@@ -1,6 +1,8 @@
 #pragma once
 // LinearLR (warm-up): PyTorch's torch.optim.lr_scheduler.LinearLR (1.13),
 // including its recursive form, value for value.
+#include <torch/torch.h>
+
 #include <algorithm>
 
 #include "scheduler_base.hpp"

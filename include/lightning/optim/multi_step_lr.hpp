@@ -1,5 +1,7 @@
 #pragma once
 // MultiStepLR: PyTorch's torch.optim.lr_scheduler.MultiStepLR (1.13), value for value.
+#include <torch/torch.h>
+
 #include <algorithm>
 
 #include "scheduler_base.hpp"

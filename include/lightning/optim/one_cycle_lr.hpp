@@ -1,6 +1,8 @@
 #pragma once
 // OneCycleLR: PyTorch's torch.optim.lr_scheduler.OneCycleLR (1.13), lrs and
 // momentum (SGD/RMSprop `momentum`, Adam/AdamW `betas[0]`), value for value.
+#include <torch/torch.h>
+
 #include <numbers>
 #include <optional>
 #include <tuple>

@@ -1,6 +1,8 @@
 #pragma once
 // ReduceLROnPlateau: PyTorch's torch.optim.lr_scheduler.ReduceLROnPlateau
 // (1.13), its exact improvement, patience and cooldown rules.
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <limits>
 

@@ -2,6 +2,8 @@
 // SequentialLR: PyTorch's torch.optim.lr_scheduler.SequentialLR (1.13) as a
 // variadic template: the schedulers live in a std::tuple and the one for the
 // current step is picked by a fold over their indices, no virtual calls.
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <concepts>
 #include <tuple>

@@ -4,8 +4,9 @@
 // and reductions stay float32); parameters, gradients and the optimizer
 // stay float32. bfloat16 has float32's exponent range, so no loss scaling.
 // Also here: Autocast, the RAII form of torch.autocast, which F16Mixed shares.
-#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
+
+#include <ATen/autocast_mode.h>
 
 #include <stdexcept>
 #include <string>

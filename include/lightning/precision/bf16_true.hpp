@@ -3,6 +3,8 @@
 // inputs all in bfloat16, no float32 master weights (half the memory of
 // bf16-mixed, less precise updates); the default dtype is bfloat16 inside
 // forward. Runs on CPU and CUDA.
+#include <torch/torch.h>
+
 #include "f64.hpp"
 
 namespace lightning::precision {

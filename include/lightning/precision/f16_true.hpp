@@ -3,6 +3,8 @@
 // all in float16, the default dtype float16 inside forward. CUDA only:
 // LibTorch 1.13 has no float16 matmul on CPU ("addmm_impl_cpu_" not
 // implemented for 'Half'), so setup() refuses a CPU device.
+#include <torch/torch.h>
+
 #include <stdexcept>
 #include <string>
 

@@ -2,6 +2,8 @@
 // Reading and writing a callback's state dict (`checkpoint["callbacks"][key]`):
 // a dict of str keys to None / int / float / str / nested dict IValues, with
 // errors that name the callback and the key.
+#include <torch/torch.h>
+
 #include <ATen/core/Dict.h>
 #include <ATen/core/ivalue.h>
 #include <ATen/core/jit_type.h>
