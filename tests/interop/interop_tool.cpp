@@ -58,9 +58,11 @@ int train(int argc, char** argv) {
   L::ModelCheckpoint::Options mo{.dirpath = out / "ck"};
   if (every > 0) mo.save_top_k = -1, mo.every_n_train_steps = every;
   else mo.monitor = "val_loss", mo.save_last = true;
-  L::Trainer<LitModel, L::OnlyCallbacks<L::ModelCheckpoint, L::EarlyStopping>, L::Loggers<>> trainer(
-      {.max_epochs = max_epochs, .enable_progress_bar = false, .enable_model_summary = false},
-      L::ModelCheckpoint(mo), L::EarlyStopping({.monitor = "val_loss", .patience = 5}));
+  // metrics.csv and hparams.yaml under <out>/lightning_logs/version_0, for Lightning's readers.
+  L::Trainer<LitModel, L::OnlyCallbacks<L::ModelCheckpoint, L::EarlyStopping>, L::Loggers<L::CSVLogger>> trainer(
+      {.max_epochs = max_epochs, .log_every_n_steps = 2, .enable_progress_bar = false, .enable_model_summary = false},
+      L::ModelCheckpoint(mo), L::EarlyStopping({.monitor = "val_loss", .patience = 5}),
+      L::CSVLogger({.save_dir = out.string()}));
   LitModel model(LitParams{.hidden = 16, .lr = 0.01, .optimizer = std::getenv("INTEROP_SGD") ? "SGD" : "Adam"});
   if (ckpt.empty()) {
     torch::manual_seed(0);

@@ -329,7 +329,42 @@ def part_weights_only(d):
             check(mine == theirs, f"torch.load({f}, weights_only=True): C++ file: {mine}; Lightning's: {theirs}")
 
 
-PARTS = {"loops": part_loops, "cpp_to_python": part_cpp_to_python, "hparams": part_hparams,
+def part_logs(d):
+    """metrics.csv and hparams.yaml: read by Lightning's own readers, laid out as Lightning's."""
+    from lightning.pytorch.core.saving import load_hparams_from_yaml
+    import csv
+    x, y = torch.load(os.path.join(d, "data.pt")).values()
+    cpp_train(d, "cpp_logs", 2, 0)
+    cpp_dir = os.path.join(d, "cpp_logs", "lightning_logs", "version_0")
+    hp = load_hparams_from_yaml(os.path.join(cpp_dir, "hparams.yaml"))
+    check(dict(hp) == {"hidden": 16, "lr": 0.01, "optimizer": "Adam"}, f"Lightning's load_hparams_from_yaml: {dict(hp)}")
+    # The same run in Lightning, with its CSVLogger.
+    model = LitModel(hidden=16, lr=0.01)
+    model.load_state_dict(torch.load(os.path.join(d, "init.pt")))
+    out = os.path.join(d, "py_logs")
+    mc = L.pytorch.callbacks.ModelCheckpoint(dirpath=os.path.join(out, "ck"), monitor="val_loss", save_last=True)
+    es = L.pytorch.callbacks.EarlyStopping(monitor="val_loss", patience=5)
+    t = L.Trainer(max_epochs=2, callbacks=[mc, es], logger=L.pytorch.loggers.CSVLogger(out), log_every_n_steps=2,
+                  enable_progress_bar=False, enable_model_summary=False)
+    t.fit(model, *loaders(x, y))
+    py_dir = os.path.join(out, "lightning_logs", "version_0")
+
+    def rows(path):
+        with open(path, newline="") as f:
+            r = csv.DictReader(f)
+            return r.fieldnames, list(r)
+
+    (cpp_keys, cpp_rows), (py_keys, py_rows) = rows(os.path.join(cpp_dir, "metrics.csv")), rows(os.path.join(py_dir, "metrics.csv"))
+    check(cpp_keys == py_keys, f"metrics.csv columns: C++ {cpp_keys}, Lightning {py_keys}")
+    shape = lambda rs: [(r["epoch"], r["step"], tuple(k for k in sorted(r) if r[k] != "")) for r in rs]
+    check(shape(cpp_rows) == shape(py_rows), f"metrics.csv rows (epoch, step, keys): C++ {shape(cpp_rows)}, Lightning {shape(py_rows)}")
+    for a, b in zip(cpp_rows, py_rows):
+        for k in a:
+            if a[k] and k not in ("epoch", "step"):
+                check(abs(float(a[k]) - float(b[k])) < 1e-4, f"metrics.csv {k} at step {a['step']}: {a[k]} vs {b[k]}")
+
+
+PARTS = {"logs": part_logs, "loops": part_loops, "cpp_to_python": part_cpp_to_python, "hparams": part_hparams,
          "python_to_cpp": part_python_to_cpp, "weights_only": part_weights_only}
 
 if __name__ == "__main__":
