@@ -171,7 +171,7 @@ int run_ddp_worker(const std::string& mode, const std::string& out, int threads,
   o.overlap_gradient_sync = mode == "overlap";
   const auto t0 = clock_type::now();
   L::Trainer<Classifier, L::strategy::DDP, L::OnlyCallbacks<>, L::Loggers<>> trainer(
-      {.max_epochs = kWarmupEpochs + epochs, .devices = 2}, L::strategy::DDP(o));
+      {.devices = 2, .max_epochs = kWarmupEpochs + epochs}, L::strategy::DDP(o));
   L::data::TensorLoader<2> loader({x, y}, {.batch_size = kBatch, .shuffle = true});
   trainer.fit(model, loader);
   const double fit_s = secs(t0, clock_type::now());

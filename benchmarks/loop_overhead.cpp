@@ -114,7 +114,7 @@ double time_bare(const std::vector<L::Batch>& batches, int64_t epochs) {
 template <class LoggedModel>
 double time_defaults(const std::vector<L::Batch>& batches, int64_t epochs) {
   static std::FILE* devnull = std::fopen("/dev/null", "w");
-  L::Trainer<LoggedModel> trainer({.max_epochs = epochs, .default_root_dir = "bench_logs", .log_every_n_steps = 50},
+  L::Trainer<LoggedModel> trainer({.max_epochs = epochs, .log_every_n_steps = 50, .default_root_dir = "bench_logs"},
                                   L::ProgressBar({.in_place = 0, .stream = devnull}), L::ModelSummary({.stream = devnull}));
   return time_trainer<LoggedModel>(batches, epochs, trainer);
 }

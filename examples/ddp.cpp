@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   const int64_t epochs = argc > 1 ? std::atoll(argv[1]) : 3;
   L::seed_everything(42);
   L::Trainer<LitClassifier, L::strategy::DDP>
-      trainer({.max_epochs = epochs, .devices = 2, .default_root_dir = "ddp_logs"},
+      trainer({.devices = 2, .max_epochs = epochs, .default_root_dir = "ddp_logs"},
               L::ModelCheckpoint({.monitor = "val_loss", .mode = L::Mode::min}));
   LitClassifier model;
   fashion_mnist::DataModule data({.batch_size = 64});  // 64 per process: 128 per step

@@ -89,11 +89,21 @@ class Devices {
 /// How `gradient_clip_val` clips: by the total L2 norm, or each value.
 enum class GradClipAlgorithm { norm, value };
 
+/// In the order Lightning's documentation lists `Trainer`'s arguments (the
+/// ones that are template policies here, strategy, precision and callbacks,
+/// left out), so designated initializers follow Lightning's order.
 struct TrainerOptions {
+  AcceleratorChoice accelerator = Accelerator::automatic;
+  Devices devices = 1;
+  int64_t num_nodes = 1;
+  /// false: no logger (Lightning's `logger=False`); the default CSVLogger's
+  /// or those of the Trainer's L::Loggers<...>.
+  bool logger = true;
+  FastDevRun fast_dev_run = false;
   /// Unset: 1000 when `max_steps` is -1, else unlimited (Lightning's rule).
   std::optional<int64_t> max_epochs{};
-  int64_t max_steps = -1;
   std::optional<int64_t> min_epochs{};
+  int64_t max_steps = -1;
   std::optional<int64_t> min_steps{};
   BatchCount limit_train_batches = 1.0;
   BatchCount limit_val_batches = 1.0;
@@ -103,15 +113,6 @@ struct TrainerOptions {
   /// Unset: validation every `val_check_interval` batches across epochs.
   std::optional<int64_t> check_val_every_n_epoch = 1;
   int64_t num_sanity_val_steps = 2;  // -1: all
-  FastDevRun fast_dev_run = false;
-  AcceleratorChoice accelerator = Accelerator::automatic;
-  Devices devices = 1;
-  int64_t num_nodes = 1;
-  /// false: no logger (Lightning's `logger=False`); the default CSVLogger's
-  /// or those of the Trainer's L::Loggers<...>.
-  bool logger = true;
-  bool deterministic = false;
-  std::string default_root_dir = ".";
   int64_t log_every_n_steps = 50;
   /// Lightning's switches for its default callbacks (kept by L::Callbacks<...>).
   bool enable_checkpointing = true;
@@ -121,6 +122,8 @@ struct TrainerOptions {
   /// 0: no clipping.
   double gradient_clip_val = 0.0;
   GradClipAlgorithm gradient_clip_algorithm = GradClipAlgorithm::norm;
+  bool deterministic = false;
+  std::string default_root_dir = ".";
 };
 
 /// Options of `fit`: `{.ckpt_path = "last"}` resumes.

@@ -136,7 +136,7 @@ void equivalence(const char* name, int64_t accumulate, int64_t devices = 2, int6
   torch::manual_seed(rank_of_process == 0 ? 1 : 1000);  // rank 1 starts elsewhere: rank 0's weights must win
   Net m;
   m.trace = &multi;
-  DDPTrainer<Opt> t({.max_epochs = 2, .devices = devices, .num_nodes = num_nodes, .accumulate_grad_batches = accumulate},
+  DDPTrainer<Opt> t({.devices = devices, .num_nodes = num_nodes, .max_epochs = 2, .accumulate_grad_batches = accumulate},
                     ddp(overlap), OptimizerFor<Opt>::make());
   L::data::TensorLoader<2> loader({x, y}, {.batch_size = B});
   t.fit(m, loader);
@@ -193,7 +193,7 @@ void sharding() {
   auto val = torch::arange(11, torch::kFloat).unsqueeze(1);
   Recorder m;
   L::Trainer<Recorder, L::strategy::DDP, L::OnlyCallbacks<>, L::Loggers<>> t(
-      {.max_epochs = 3, .num_sanity_val_steps = 0, .devices = 2}, ddp());
+      {.devices = 2, .max_epochs = 3, .num_sanity_val_steps = 0}, ddp());
   L::data::TensorLoader<2> train({ids, ids}, {.batch_size = 4, .shuffle = true});
   L::data::TensorLoader<2> valid({val, val}, {.batch_size = 4});
   t.fit(m, train, valid);
@@ -222,7 +222,7 @@ void sharding() {
   for (int64_t i = 0; i < 5; ++i) batches.emplace_back(torch::full({2, 1}, float(i)), torch::zeros({2, 1}));
   Recorder m2;
   L::Trainer<Recorder, L::strategy::DDP, L::OnlyCallbacks<>, L::Loggers<>> t2(
-      {.max_epochs = 1, .num_sanity_val_steps = 0, .devices = 2}, ddp());
+      {.devices = 2, .max_epochs = 1, .num_sanity_val_steps = 0}, ddp());
   t2.fit(m2, batches, batches);
   auto r0 = gather_ids(t2.strategy(), m2.train_ids.at(0), 0), r1 = gather_ids(t2.strategy(), m2.train_ids.at(0), 1);
   check(r0 == std::vector<int64_t>{0, 0, 2, 2} && r1 == std::vector<int64_t>{1, 1, 3, 3},
@@ -239,7 +239,7 @@ void sharding() {
   auto train3 = libtorch_loader(), val3 = libtorch_loader();
   Recorder m3;
   L::Trainer<Recorder, L::strategy::DDP, L::OnlyCallbacks<>, L::Loggers<>> t3(
-      {.max_epochs = 1, .num_sanity_val_steps = 0, .devices = 2}, ddp());
+      {.devices = 2, .max_epochs = 1, .num_sanity_val_steps = 0}, ddp());
   t3.fit(m3, train3, val3);
   r0 = gather_ids(t3.strategy(), m3.train_ids.at(0), 0), r1 = gather_ids(t3.strategy(), m3.train_ids.at(0), 1);
   check(r0 == std::vector<int64_t>{0, 1, 4, 5} && r1 == std::vector<int64_t>{2, 3, 6, 7},
@@ -253,7 +253,7 @@ void sharding() {
   auto train4 = torch::data::make_data_loader(RangeDataset().map(torch::data::transforms::Stack<>()), sampler,
                                               torch::data::DataLoaderOptions().batch_size(2));
   Recorder m4;
-  L::Trainer<Recorder, L::strategy::DDP, L::OnlyCallbacks<>, L::Loggers<>> t4({.max_epochs = 1, .devices = 2}, ddp());
+  L::Trainer<Recorder, L::strategy::DDP, L::OnlyCallbacks<>, L::Loggers<>> t4({.devices = 2, .max_epochs = 1}, ddp());
   t4.fit(m4, train4);
   r0 = gather_ids(t4.strategy(), m4.train_ids.at(0), 0), r1 = gather_ids(t4.strategy(), m4.train_ids.at(0), 1);
   check(r0 == std::vector<int64_t>{0, 1, 2, 3, 4} && r1 == std::vector<int64_t>{5, 6, 7, 8, 9},
@@ -290,7 +290,7 @@ void sync_dist() {
   Syncer m;
   m.global_rank_ = rank_of_process;
   L::Trainer<Syncer, L::strategy::DDP, L::OnlyCallbacks<>, L::Loggers<>> t(
-      {.max_epochs = 1, .num_sanity_val_steps = 0, .devices = 2}, ddp());
+      {.devices = 2, .max_epochs = 1, .num_sanity_val_steps = 0}, ddp());
   auto ids = torch::arange(8, torch::kFloat).unsqueeze(1);
   auto val = torch::arange(1, 12, torch::kFloat).unsqueeze(1);  // 1..11: mean 6, sum 66, max 11
   L::data::TensorLoader<2> train({ids, ids}, {.batch_size = 2});
@@ -319,7 +319,7 @@ void files_and_resume(const fs::path& dir) {
   {
     torch::manual_seed(3);
     Net m;
-    T t({.max_epochs = 4, .devices = 2, .default_root_dir = (dir / "straight").string(), .log_every_n_steps = 1}, ddp(),
+    T t({.devices = 2, .max_epochs = 4, .log_every_n_steps = 1, .default_root_dir = (dir / "straight").string()}, ddp(),
         OptimizerFor<torch::optim::Adam>::make());
     L::data::TensorLoader<2> loader({x, y}, {.batch_size = 8, .shuffle = true});
     t.fit(m, loader);
@@ -337,14 +337,14 @@ void files_and_resume(const fs::path& dir) {
   {
     torch::manual_seed(3);
     Net m;
-    T t({.max_epochs = 2, .devices = 2, .default_root_dir = (dir / "resumed").string()}, ddp(),
+    T t({.devices = 2, .max_epochs = 2, .default_root_dir = (dir / "resumed").string()}, ddp(),
         OptimizerFor<torch::optim::Adam>::make(), L::ModelCheckpoint({.save_last = true}));
     L::data::TensorLoader<2> loader({x, y}, {.batch_size = 8, .shuffle = true});
     t.fit(m, loader);
   }
   torch::manual_seed(99);
   Net m;
-  T t({.max_epochs = 4, .devices = 2, .default_root_dir = (dir / "resumed").string()}, ddp(),
+  T t({.devices = 2, .max_epochs = 4, .default_root_dir = (dir / "resumed").string()}, ddp(),
       OptimizerFor<torch::optim::Adam>::make(), L::ModelCheckpoint({.save_last = true}));
   L::data::TensorLoader<2> loader({x, y}, {.batch_size = 8, .shuffle = true});
   t.fit(m, loader, {.ckpt_path = "last"});
@@ -379,7 +379,7 @@ void callbacks(const fs::path& dir) {
   Scored m;
   CountingData data;
   L::Trainer<Scored, L::strategy::DDP, L::OnlyCallbacks<L::EarlyStopping, L::ModelCheckpoint>, L::Loggers<>> t(
-      {.max_epochs = 20, .num_sanity_val_steps = 0, .devices = 2, .default_root_dir = dir.string()}, ddp(),
+      {.devices = 2, .max_epochs = 20, .num_sanity_val_steps = 0, .default_root_dir = dir.string()}, ddp(),
       L::EarlyStopping({.monitor = "score", .patience = 2}),
       L::ModelCheckpoint({.monitor = "score", .save_top_k = 1}));
   t.fit(m, data);
@@ -399,7 +399,7 @@ void callbacks(const fs::path& dir) {
   // One validation sample for two ranks: a clear error on both, not a hang.
   Scored m2;
   L::Trainer<Scored, L::strategy::DDP, L::OnlyCallbacks<>, L::Loggers<>> t2(
-      {.max_epochs = 1, .num_sanity_val_steps = 0, .devices = 2}, ddp());
+      {.devices = 2, .max_epochs = 1, .num_sanity_val_steps = 0}, ddp());
   auto x = torch::arange(4, torch::kFloat).unsqueeze(1), one = torch::ones({1, 1});
   L::data::TensorLoader<2> train({x, x}, {.batch_size = 2}), val({one, one}, {.batch_size = 1});
   std::string error;
@@ -418,7 +418,7 @@ void lost_rank(bool kill) {
   torch::manual_seed(1);
   Net m;
   (kill ? m.die_at_step : m.throw_at_step) = rank_of_process == 1 ? 5 : -1;
-  DDPTrainer<torch::optim::SGD> t({.max_epochs = 50, .devices = 2}, ddp(), OptimizerFor<torch::optim::SGD>::make());
+  DDPTrainer<torch::optim::SGD> t({.devices = 2, .max_epochs = 50}, ddp(), OptimizerFor<torch::optim::SGD>::make());
   L::data::TensorLoader<2> loader({x, y}, {.batch_size = 4});
   const auto start = std::chrono::steady_clock::now();
   std::string error;
@@ -451,7 +451,7 @@ void stuck_rank() {
   m.stall_at_step = rank_of_process == 1 ? 5 : -1;
   L::strategy::DDP::Options o;
   o.timeout = 3s;
-  DDPTrainer<torch::optim::SGD> t({.max_epochs = 50, .devices = 2}, L::strategy::DDP(o),
+  DDPTrainer<torch::optim::SGD> t({.devices = 2, .max_epochs = 50}, L::strategy::DDP(o),
                                   OptimizerFor<torch::optim::SGD>::make());
   L::data::TensorLoader<2> loader({x, y}, {.batch_size = 4});
   const auto start = std::chrono::steady_clock::now();
@@ -511,7 +511,7 @@ int main(int argc, char** argv) {
     // program (the launcher) must exit non-zero: checked by expect_exit.sh.
     auto [x, y] = regression_data(32);
     Net m;
-    DDPTrainer<torch::optim::SGD> t({.max_epochs = 1, .devices = 2}, ddp(), OptimizerFor<torch::optim::SGD>::make());
+    DDPTrainer<torch::optim::SGD> t({.devices = 2, .max_epochs = 1}, ddp(), OptimizerFor<torch::optim::SGD>::make());
     L::data::TensorLoader<2> loader({x, y}, {.batch_size = 4});
     t.fit(m, loader);
     if (rank_of_process == 1) std::exit(3);

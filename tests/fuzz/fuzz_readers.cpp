@@ -281,8 +281,8 @@ void target_resume(const fs::path& p) {
   L::seed_everything(1);
   Net model;
   L::Trainer<Net, L::OnlyCallbacks<L::ModelCheckpoint, L::EarlyStopping>, L::Loggers<Quiet>> trainer(
-      {.max_epochs = 2, .limit_val_batches = 2, .num_sanity_val_steps = 0, .default_root_dir = (p.parent_path() / "run").string(),
-       .log_every_n_steps = 1, .accumulate_grad_batches = 2},
+      {.max_epochs = 2, .limit_val_batches = 2, .num_sanity_val_steps = 0,
+       .log_every_n_steps = 1, .accumulate_grad_batches = 2, .default_root_dir = (p.parent_path() / "run").string()},
       L::ModelCheckpoint({.dirpath = p.parent_path() / "run" / "checkpoints", .monitor = "val_loss", .save_top_k = 1}),
       L::EarlyStopping({.monitor = "val_loss", .patience = 1}));
   trainer.fit(model, *g_train, *g_val, {.ckpt_path = p.string()});
@@ -348,7 +348,7 @@ int main(int argc, char** argv) {
       void log_metrics(const std::map<std::string, double>&, int64_t) {}
     };
     L::Trainer<Net, L::OnlyCallbacks<L::ModelCheckpoint>, L::Loggers<Quiet>> t(
-        {.max_epochs = 1, .limit_val_batches = 2, .default_root_dir = (work / "seed").string(), .log_every_n_steps = 1},
+        {.max_epochs = 1, .limit_val_batches = 2, .log_every_n_steps = 1, .default_root_dir = (work / "seed").string()},
         L::ModelCheckpoint({.dirpath = work / "seed", .monitor = "val_loss"}));
     t.fit(m, train, val);
     t.save_checkpoint(work / "seed.ckpt");

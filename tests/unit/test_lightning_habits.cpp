@@ -84,7 +84,7 @@ TEST_CASE("L::Callbacks<...> keeps Lightning's default callbacks; L::OnlyCallbac
   SUBCASE("the ported program writes its checkpoints") {
     TempDir dir;
     RecordingModule model;
-    WithDefaults trainer({.max_epochs = 2, .default_root_dir = dir.path.string(), .enable_progress_bar = false},
+    WithDefaults trainer({.max_epochs = 2, .enable_progress_bar = false, .default_root_dir = dir.path.string()},
                          L::EarlyStopping({.monitor = "val_loss", .patience = 5}));
     trainer.fit(model, train, val);
     CHECK(has_files(dir.path / "lightning_logs" / "version_0" / "checkpoints"));
@@ -93,8 +93,8 @@ TEST_CASE("L::Callbacks<...> keeps Lightning's default callbacks; L::OnlyCallbac
   SUBCASE("enable_checkpointing = false: no checkpoint; logger = false: no logs") {
     TempDir dir;
     RecordingModule model;
-    WithDefaults trainer({.max_epochs = 1, .logger = false, .default_root_dir = dir.path.string(),
-                          .enable_checkpointing = false, .enable_progress_bar = false, .enable_model_summary = false},
+    WithDefaults trainer({.logger = false, .max_epochs = 1, .enable_checkpointing = false, .enable_progress_bar = false,
+                          .enable_model_summary = false, .default_root_dir = dir.path.string()},
                          L::EarlyStopping({.monitor = "val_loss"}));
     trainer.fit(model, train, val);
     CHECK_FALSE(fs::exists(dir.path / "lightning_logs"));
@@ -105,8 +105,8 @@ TEST_CASE("L::Callbacks<...> keeps Lightning's default callbacks; L::OnlyCallbac
   SUBCASE("logger = false: checkpoints go to default_root_dir/checkpoints, as Lightning's") {
     TempDir dir;
     RecordingModule model;
-    WithDefaults trainer({.max_epochs = 1, .logger = false, .default_root_dir = dir.path.string(),
-                          .enable_progress_bar = false},
+    WithDefaults trainer({.logger = false, .max_epochs = 1, .enable_progress_bar = false,
+                          .default_root_dir = dir.path.string()},
                          L::EarlyStopping({.monitor = "val_loss"}));
     trainer.fit(model, train, val);
     CHECK_FALSE(fs::exists(dir.path / "lightning_logs"));
@@ -393,7 +393,7 @@ TEST_CASE("accelerator and devices take Lightning's strings, with an error namin
   CHECK_THROWS_AS(L::TrainerOptions{.devices = "all"}, std::invalid_argument);
   RecordingModule model;
   auto loader = make_loader(2);
-  L::BareTrainer<RecordingModule> trainer({.max_epochs = 1, .accelerator = "auto", .devices = "auto"});
+  L::BareTrainer<RecordingModule> trainer({.accelerator = "auto", .devices = "auto", .max_epochs = 1});
   trainer.fit(model, loader);
   CHECK(trainer.global_step() == 2);
 }

@@ -122,7 +122,7 @@ TEST_CASE("num_sanity_val_steps") {
 
 TEST_CASE("fast_dev_run runs N batches of each stage, one epoch, no sanity check") {
   int64_t steps = 0, epoch = 0;
-  auto c = run({.max_epochs = 10, .fast_dev_run = true}, 10, 4, &steps, &epoch);
+  auto c = run({.fast_dev_run = true, .max_epochs = 10}, 10, 4, &steps, &epoch);
   CHECK(c.train_batches == 1);
   CHECK(c.val_batches == 1);
   CHECK(c.sanity_batches == 0);

@@ -69,14 +69,14 @@ TEST_CASE("the default logger is a CSVLogger under default_root_dir; fast_dev_ru
   Logged model;
   auto train = make_loader(3);
   {
-    L::Trainer<Logged, L::OnlyCallbacks<>> trainer({.max_epochs = 1, .default_root_dir = dir.path.string(), .log_every_n_steps = 1});
+    L::Trainer<Logged, L::OnlyCallbacks<>> trainer({.max_epochs = 1, .log_every_n_steps = 1, .default_root_dir = dir.path.string()});
     trainer.fit(model, train);
   }
   const auto csv = read_file(dir.path / "lightning_logs" / "version_0" / "metrics.csv");
   CHECK(csv.rfind("epoch,idx_epoch,idx_step,step\r\n0,,0.0,0\r\n", 0) == 0);
   {
     L::Trainer<Logged, L::OnlyCallbacks<>> trainer(
-        {.fast_dev_run = true, .default_root_dir = dir.path.string(), .log_every_n_steps = 1});
+        {.fast_dev_run = true, .log_every_n_steps = 1, .default_root_dir = dir.path.string()});
     trainer.fit(model, train);
   }
   CHECK_FALSE(std::filesystem::exists(dir.path / "lightning_logs" / "version_1" / "metrics.csv"));
