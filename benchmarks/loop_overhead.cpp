@@ -3,9 +3,12 @@
 // interleaved in one process (A B C A B C ...) after a warm-up, so machine
 // noise hits every variant alike. Prints median µs/step, the ratios to the
 // hand-written loop with their spread across repeats, and writes JSON.
+// When PyTorch Lightning 2.2.5 is beside the checkout (lightning_py.hpp), each
+// round also times its bare and defaults Trainers on the same workload in one
+// persistent Python process (lightning_runner.py), for the speedup rows.
 //
-//   loop_overhead [--workload A|B|all] [--repeats N] [--epochs N] [--threads N] [--json FILE]
-//   loop_overhead --only hand|bare --workload A --epochs N    (one variant, for callgrind)
+//   loop_overhead [--workload A|B|all] [--repeats N] [--epochs N] [--threads N] [--json FILE] [--no-lightning]
+//   loop_overhead --only hand|bare|defaults --workload A --epochs N    (one variant, for callgrind)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,9 +16,11 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "lightning_py.hpp"
 #include "workloads.hpp"
 
 namespace {
@@ -32,6 +37,8 @@ struct Args {
   int threads = 1;
   std::string json;
   std::string only;
+  bool breakdown = false;
+  bool lightning = true;  // --no-lightning: no Lightning 2.2.5 rows
 };
 
 Args parse(int argc, char** argv) {
@@ -51,10 +58,12 @@ Args parse(int argc, char** argv) {
     else if (k == "--threads") a.threads = std::stoi(next());
     else if (k == "--json") a.json = next();
     else if (k == "--only") a.only = next();
+    else if (k == "--breakdown") a.breakdown = true;
+    else if (k == "--no-lightning") a.lightning = false;
     else {
       std::fprintf(stderr,
                    "unknown argument %s\nusage: loop_overhead [--workload A|B|all] [--repeats N] [--epochs N] "
-                   "[--threads N] [--json FILE] [--only hand|bare]\n",
+                   "[--threads N] [--json FILE] [--only hand|bare|defaults] [--breakdown] [--no-lightning]\n",
                    k.c_str());
       std::exit(2);
     }
@@ -119,6 +128,26 @@ double time_defaults(const std::vector<L::Batch>& batches, int64_t epochs) {
   return time_trainer<LoggedModel>(batches, epochs, trainer);
 }
 
+/// The defaults Trainer with one component switched off (or all on): what
+/// each default costs is the difference to the full defaults, per run.
+struct Ablation {
+  bool bar = true, summary = true, checkpointing = true, logger = true;
+};
+template <class LoggedModel, class IO = L::AsyncCheckpointIO>
+double time_ablation(const std::vector<L::Batch>& batches, int64_t epochs, Ablation ab) {
+  static std::FILE* devnull = std::fopen("/dev/null", "w");
+  L::Trainer<LoggedModel, IO> trainer({.logger = ab.logger,
+                                       .max_epochs = epochs,
+                                       .log_every_n_steps = 50,
+                                       .enable_checkpointing = ab.checkpointing,
+                                       .enable_progress_bar = ab.bar,
+                                       .enable_model_summary = ab.summary,
+                                       .default_root_dir = "bench_logs"},
+                                      L::ProgressBar({.in_place = 0, .stream = devnull}),
+                                      L::ModelSummary({.stream = devnull}));
+  return time_trainer<LoggedModel>(batches, epochs, trainer);
+}
+
 struct Row {
   std::string workload, variant;
   double median_us = 0, ratio = 1, ratio_p25 = 1, ratio_p75 = 1, ratio_min = 1, ratio_max = 1;
@@ -147,6 +176,82 @@ std::vector<Row> run_workload(const std::string& name, const std::vector<L::Batc
     rows.push_back(row);
   }
   return rows;
+}
+
+/// Where the defaults' extra time goes: for the full defaults and for each
+/// default switched off alone, whole-fit time at three shapes (1 epoch x 32
+/// steps, 10 x 32, 10 x 8), so cost = per_fit + per_epoch * E + per_step * E * S
+/// solves for each part. Interleaved rounds; medians of the per-round solutions.
+void breakdown(const Args& a) {
+  const auto all = regression_batches();
+  const std::vector<L::Batch> eight(all.begin(), all.begin() + 8);
+  struct Shape {
+    const std::vector<L::Batch>* batches;
+    int64_t epochs;
+  };
+  const Shape shapes[3] = {{&all, 1}, {&all, 10}, {&eight, 10}};
+  struct Config {
+    const char* name;
+    std::function<double(const std::vector<L::Batch>&, int64_t)> run;  // µs per step
+  };
+  const std::vector<Config> configs = {
+      {"bare Trainer", time_bare<Regression>},
+      {"defaults", [](auto& b, int64_t e) { return time_ablation<RegressionLogged>(b, e, {}); }},
+      {"defaults - progress bar", [](auto& b, int64_t e) { return time_ablation<RegressionLogged>(b, e, {.bar = false}); }},
+      {"defaults - model summary", [](auto& b, int64_t e) { return time_ablation<RegressionLogged>(b, e, {.summary = false}); }},
+      {"defaults - checkpointing", [](auto& b, int64_t e) { return time_ablation<RegressionLogged>(b, e, {.checkpointing = false}); }},
+      {"defaults - logger", [](auto& b, int64_t e) { return time_ablation<RegressionLogged>(b, e, {.logger = false}); }},
+      {"defaults - async checkpoint writes",
+       [](auto& b, int64_t e) { return time_ablation<RegressionLogged, L::TorchCheckpointIO>(b, e, {}); }},
+  };
+  for (auto& c : configs) c.run(all, 1);  // warm-up
+  // fit_us[config][shape][round]: whole-fit µs
+  std::vector<std::vector<std::vector<double>>> fit_us(configs.size(), std::vector<std::vector<double>>(3));
+  for (int r = 0; r < a.repeats; ++r)
+    for (int s = 0; s < 3; ++s)
+      for (size_t c = 0; c < configs.size(); ++c) {
+        const auto steps = shapes[s].epochs * static_cast<int64_t>(shapes[s].batches->size());
+        fit_us[c][s].push_back(configs[c].run(*shapes[s].batches, shapes[s].epochs) * static_cast<double>(steps));
+      }
+  struct Parts {
+    double per_fit, per_epoch, per_step;
+  };
+  // The cost of `c` over `base` (base - c when `minus` is set: what c's component costs).
+  // `lo` past the configs: hi's own cost.
+  auto solve = [&](size_t hi, size_t lo) {
+    auto base = [&](int s, int r) { return lo < configs.size() ? fit_us[lo][s][r] : 0.0; };
+    std::vector<double> pf, pe, ps;
+    for (int r = 0; r < a.repeats; ++r) {
+      const double d1 = fit_us[hi][0][r] - base(0, r);    // E=1, S=32
+      const double d10 = fit_us[hi][1][r] - base(1, r);   // E=10, S=32
+      const double d10s = fit_us[hi][2][r] - base(2, r);  // E=10, S=8
+      const double step = (d10 - d10s) / (10.0 * 24.0);
+      const double epoch = (d10 - d1 - 9.0 * 32.0 * step) / 9.0;
+      ps.push_back(step);
+      pe.push_back(epoch);
+      pf.push_back(d1 - epoch - 32.0 * step);
+    }
+    return Parts{median(pf), median(pe), median(ps)};
+  };
+  std::printf("\nWhere the defaults' time goes (workload A, %d interleaved rounds, µs; cost = per fit + per epoch"
+              " x epochs + per step x steps)\n",
+              a.repeats);
+  std::printf("%-40s %12s %12s %12s %14s\n", "", "per fit", "per epoch", "per step", "A, 10 epochs");
+  auto print = [&](const char* what, Parts p) {
+    std::printf("%-40s %12.1f %12.1f %12.2f %11.2f/step\n", what, p.per_fit, p.per_epoch, p.per_step,
+                (p.per_fit + 10 * p.per_epoch + 320 * p.per_step) / 320.0);
+  };
+  print("defaults over bare Trainer", solve(1, 0));
+  for (size_t c = 2; c < configs.size(); ++c) {
+    std::string what = std::string(configs[c].name).substr(std::string("defaults - ").size());
+    print(what.c_str(), solve(1, c));
+  }
+  std::printf("(each default: what switching it off saves; async checkpoint writes: negative = saved against TorchCheckpointIO)\n");
+  const Parts bare = solve(0, configs.size()), extra = solve(1, 0);
+  print("bare Trainer itself", bare);
+  std::printf("steady-state step, defaults / bare Trainer: %.4f (target <= %.2f: %s)\n",
+              (bare.per_step + extra.per_step) / bare.per_step, kDefaultsTarget,
+              (bare.per_step + extra.per_step) / bare.per_step <= kDefaultsTarget ? "met" : "MISSED");
 }
 
 /// Workload A in Python PyTorch (Debian's python3-torch), as a reference row.
@@ -182,45 +287,189 @@ double python_reference(const Args& a) {
   return ok && status == 0 ? std::atof(buf) : -1;
 }
 
+// ---- PyTorch Lightning 2.2.5 rows --------------------------------------------
+
+constexpr double kLightningBareSpeedup = 15;      // Lightning bare / our bare on A, at least
+constexpr double kLightningDefaultsSpeedup = 20;  // Lightning defaults / our defaults on A, at least
+
+/// Where the Lightning rows come from: one lightning_runner.py process for the
+/// whole run, or why there are none.
+struct LightningRef {
+  std::unique_ptr<py::Runner> runner;
+  std::string site;
+  std::string absent;  // why the rows are absent; empty when the runner is up
+  std::string variant(const char* which) const { return "Lightning " + runner->version() + " " + which; }
+};
+
+LightningRef start_lightning(const Args& a) {
+  LightningRef ref;
+  if (!a.lightning) {
+    ref.absent = "Lightning rows skipped (--no-lightning)";
+    return ref;
+  }
+  const auto found = py::find_lightning();
+  if (!found.found()) {
+    ref.absent = "Lightning not found: looked for " + found.looked;
+    return ref;
+  }
+  try {
+    ref.runner = std::make_unique<py::Runner>(found, a.threads);
+    ref.site = found.site;
+  } catch (const std::exception& e) {
+    ref.absent = "Lightning found at " + found.site + " but not usable: " + e.what();
+  }
+  return ref;
+}
+
+/// Appends the Lightning bare and defaults variants of `workload` ("A" or
+/// "B"): each round asks the runner, after the C++ variants, for one fit of
+/// the same workload and epochs; run_workload's warm-up gives each a warm-up fit.
+void add_lightning(std::vector<std::pair<std::string, Variant>>& variants, std::vector<double>& targets,
+                   const LightningRef& ref, const std::string& workload) {
+  if (!ref.runner) return;
+  for (const char* which : {"bare", "defaults"}) {
+    py::Runner* runner = ref.runner.get();
+    variants.emplace_back(ref.variant(which), [runner, which, workload](const std::vector<L::Batch>&, int64_t epochs) {
+      try {
+        return runner->run(which, workload, epochs);
+      } catch (const std::exception& e) {  // a failed reference run stops the benchmark: no row is made up
+        std::fprintf(stderr, "loop_overhead: %s\n", e.what());
+        std::filesystem::remove_all("bench_logs");
+        std::exit(1);
+      }
+    });
+    targets.push_back(0);
+  }
+}
+
+/// Lightning's µs/step over ours (medians), per workload that has both.
+struct Speedup {
+  std::string workload;
+  double bare = 0, defaults = 0;
+  bool has_targets = false;  // the targets are set on A
+  bool bare_met() const { return bare >= kLightningBareSpeedup; }
+  bool defaults_met() const { return defaults >= kLightningDefaultsSpeedup; }
+};
+
+std::vector<Speedup> lightning_speedups(const std::vector<Row>& rows, const LightningRef& ref) {
+  std::vector<Speedup> out;
+  if (!ref.runner) return out;
+  auto us = [&](const std::string& workload, const std::string& variant) {
+    for (const auto& r : rows)
+      if (r.workload == workload && r.variant == variant) return r.median_us;
+    return 0.0;
+  };
+  for (const auto& r : rows) {
+    if (r.variant != "hand-written") continue;
+    Speedup s{r.workload};
+    s.bare = us(r.workload, ref.variant("bare")) / us(r.workload, "bare Trainer");
+    s.defaults = us(r.workload, ref.variant("defaults")) / us(r.workload, "defaults Trainer");
+    s.has_targets = r.workload.rfind("A:", 0) == 0;
+    out.push_back(s);
+  }
+  return out;
+}
+
+void print_lightning(const std::vector<Speedup>& speedups, const LightningRef& ref) {
+  if (!ref.runner) {
+    std::printf("%s\n", ref.absent.c_str());
+    return;
+  }
+  for (const auto& s : speedups) {
+    std::printf("speedup over Lightning %s (its us/step / ours), %s: bare %.1fx", ref.runner->version().c_str(),
+                s.workload.substr(0, 1).c_str(), s.bare);
+    if (s.has_targets) std::printf(" (target >= %.0fx: %s)", kLightningBareSpeedup, s.bare_met() ? "met" : "MISSED");
+    std::printf(", defaults %.1fx", s.defaults);
+    if (s.has_targets)
+      std::printf(" (target >= %.0fx: %s)", kLightningDefaultsSpeedup, s.defaults_met() ? "met" : "MISSED");
+    std::printf("\n");
+  }
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+/// The "lightning" member of the JSON: null when absent (with the reason
+/// beside it), else the version, where it ran from and the speedups.
+std::string lightning_json(const std::vector<Speedup>& speedups, const LightningRef& ref) {
+  if (!ref.runner) return "null,\n  \"lightning_absent\": " + json_string(ref.absent);
+  std::string j = "{\"version\": " + json_string(ref.runner->version()) + ", \"site\": " + json_string(ref.site) +
+                  ", \"speedups\": [";
+  for (size_t i = 0; i < speedups.size(); ++i) {
+    const auto& s = speedups[i];
+    j += std::string(i ? ", " : "") + "{\"workload\": " + json_string(s.workload) +
+         ", \"bare\": " + std::to_string(s.bare) + ", \"defaults\": " + std::to_string(s.defaults);
+    if (s.has_targets)
+      j += ", \"bare_target\": " + std::to_string(kLightningBareSpeedup) + ", \"bare_met\": " +
+           (s.bare_met() ? "true" : "false") + ", \"defaults_target\": " + std::to_string(kLightningDefaultsSpeedup) +
+           ", \"defaults_met\": " + (s.defaults_met() ? "true" : "false");
+    j += "}";
+  }
+  return j + "]}";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
   torch::set_num_threads(a.threads);
 
+  if (a.breakdown) {
+    breakdown(a);
+    std::filesystem::remove_all("bench_logs");
+    return 0;
+  }
   if (!a.only.empty()) {  // one variant alone, for instruction counting
     auto batches = a.workload == "B" ? mlp_batches() : regression_batches();
     double us = 0;
-    if (a.workload == "B") us = a.only == "hand" ? time_hand<Mlp>(batches, a.epochs) : time_bare<Mlp>(batches, a.epochs);
-    else us = a.only == "hand" ? time_hand<Regression>(batches, a.epochs) : time_bare<Regression>(batches, a.epochs);
+    const bool b = a.workload == "B";
+    if (a.only == "hand") us = b ? time_hand<Mlp>(batches, a.epochs) : time_hand<Regression>(batches, a.epochs);
+    else if (a.only == "bare") us = b ? time_bare<Mlp>(batches, a.epochs) : time_bare<Regression>(batches, a.epochs);
+    else if (a.only == "defaults")
+      us = b ? time_defaults<MlpLogged>(batches, a.epochs) : time_defaults<RegressionLogged>(batches, a.epochs);
+    else {
+      std::fprintf(stderr, "--only takes hand, bare or defaults, not %s\n", a.only.c_str());
+      return 2;
+    }
     std::printf("%s: %.2f us/step\n", a.only.c_str(), us);
     return 0;
   }
 
+  // Started (imports done) before any timing, so Python's start-up overlaps none.
+  const LightningRef lightning = start_lightning(a);
   std::vector<Row> rows;
   if (a.workload == "A" || a.workload == "all") {
     auto batches = regression_batches();
-    auto r = run_workload("A: Linear(10,1) MSE Adam, batch 32", batches, a,
-                          {{"hand-written", time_hand<Regression>},
-                           {"bare Trainer", time_bare<Regression>},
-                           {"defaults Trainer", time_defaults<RegressionLogged>}},
-                          {0, kBareTarget, kDefaultsTarget});
+    std::vector<std::pair<std::string, Variant>> variants = {{"hand-written", time_hand<Regression>},
+                                                             {"bare Trainer", time_bare<Regression>},
+                                                             {"defaults Trainer", time_defaults<RegressionLogged>}};
+    std::vector<double> targets = {0, kBareTarget, kDefaultsTarget};
+    add_lightning(variants, targets, lightning, "A");
+    auto r = run_workload("A: Linear(10,1) MSE Adam, batch 32", batches, a, variants, targets);
     rows.insert(rows.end(), r.begin(), r.end());
   }
   if (a.workload == "B" || a.workload == "all") {
     auto batches = mlp_batches();
-    auto r = run_workload("B: MLP 784-128-10 CE Adam, batch 64", batches, a,
-                          {{"hand-written", time_hand<Mlp>},
-                           {"bare Trainer", time_bare<Mlp>},
-                           {"defaults Trainer", time_defaults<MlpLogged>}},
-                          {0, kBareTarget, 0});
+    std::vector<std::pair<std::string, Variant>> variants = {{"hand-written", time_hand<Mlp>},
+                                                             {"bare Trainer", time_bare<Mlp>},
+                                                             {"defaults Trainer", time_defaults<MlpLogged>}};
+    std::vector<double> targets = {0, kBareTarget, 0};
+    add_lightning(variants, targets, lightning, "B");
+    auto r = run_workload("B: MLP 784-128-10 CE Adam, batch 64", batches, a, variants, targets);
     rows.insert(rows.end(), r.begin(), r.end());
   }
+  const auto speedups = lightning_speedups(rows, lightning);
   const double py = (a.workload == "A" || a.workload == "all") ? python_reference(a) : -1;
 
   std::printf("\nthreads=%d  repeats=%d  epochs/repeat=%lld  (ratios: median [p25, p75] of per-round ratios)\n",
               a.threads, a.repeats, static_cast<long long>(a.epochs));
-  std::printf("%-38s %-17s %10s %9s %17s %8s %s\n", "workload", "variant", "us/step", "ratio", "[p25, p75]", "target",
+  std::printf("%-38s %-24s %10s %9s %17s %8s %s\n", "workload", "variant", "us/step", "ratio", "[p25, p75]", "target",
               "");
   bool met = true;
   for (const auto& r : rows) {
@@ -232,12 +481,13 @@ int main(int argc, char** argv) {
     }
     char target[16] = "";
     if (r.target > 0) std::snprintf(target, sizeof target, "<= %.2f", r.target);
-    std::printf("%-38s %-17s %10.2f %9.4f   [%.4f, %.4f] %8s %s\n", r.workload.c_str(), r.variant.c_str(),
+    std::printf("%-38s %-24s %10.2f %9.4f   [%.4f, %.4f] %8s %s\n", r.workload.c_str(), r.variant.c_str(),
                 r.median_us, r.ratio, r.ratio_p25, r.ratio_p75, target, verdict.c_str());
   }
-  if (py > 0) std::printf("%-38s %-17s %10.2f   (Python PyTorch raw loop, reference)\n", "A: Linear(10,1) MSE Adam, batch 32", "python", py);
+  if (py > 0) std::printf("%-38s %-24s %10.2f   (Python PyTorch raw loop, reference)\n", "A: Linear(10,1) MSE Adam, batch 32", "python", py);
   std::printf("targets: bare/hand-written <= %.2f on A and B; defaults/hand-written <= %.2f on A: %s\n", kBareTarget,
               kDefaultsTarget, met ? "all met" : "NOT all met");
+  print_lightning(speedups, lightning);
 
   if (!a.json.empty()) {
     std::ofstream j(a.json);
@@ -252,6 +502,7 @@ int main(int argc, char** argv) {
         << (i + 1 < rows.size() ? ",\n" : "\n");
     }
     j << "  ],\n  \"python_reference_us_per_step\": " << (py > 0 ? std::to_string(py) : "null")
+      << ",\n  \"lightning\": " << lightning_json(speedups, lightning)
       << ",\n  \"targets_met\": " << (met ? "true" : "false") << "\n}\n";
   }
   std::filesystem::remove_all("bench_logs");

@@ -10,11 +10,21 @@ namespace bench {
 namespace L = lightning;
 namespace F = torch::nn::functional;
 
+/// Called as each step's forward begins, when set (op_count splits its
+/// counts into steps with it; unset, it costs a predictable branch).
+inline void (*step_marker)() = nullptr;
+inline void mark_step() {
+  if (step_marker) step_marker();
+}
+
 /// A: Linear(10, 1), MSE, Adam 1e-3 (a ~45 µs step: the loop's overhead shows).
 struct Regression : L::LightningModule<Regression> {
   torch::nn::Linear layer{nullptr};
   Regression() : layer(register_module("layer", torch::nn::Linear(10, 1))) {}
-  torch::Tensor loss(const L::Batch& b) { return F::mse_loss(layer(b.data), b.target); }
+  torch::Tensor loss(const L::Batch& b) {
+    mark_step();
+    return F::mse_loss(layer(b.data), b.target);
+  }
   torch::Tensor training_step(const L::Batch& b, int64_t) { return loss(b); }
   auto configure_optimizers() { return torch::optim::Adam(parameters(), torch::optim::AdamOptions(1e-3)); }
 };
@@ -34,7 +44,10 @@ struct Mlp : L::LightningModule<Mlp> {
   Mlp()
       : net(register_module("net", torch::nn::Sequential(torch::nn::Linear(784, 128), torch::nn::ReLU(),
                                                          torch::nn::Linear(128, 10)))) {}
-  torch::Tensor loss(const L::Batch& b) { return F::cross_entropy(net->forward(b.data), b.target); }
+  torch::Tensor loss(const L::Batch& b) {
+    mark_step();
+    return F::cross_entropy(net->forward(b.data), b.target);
+  }
   torch::Tensor training_step(const L::Batch& b, int64_t) { return loss(b); }
   auto configure_optimizers() { return torch::optim::Adam(parameters(), torch::optim::AdamOptions(1e-3)); }
 };
@@ -65,15 +78,17 @@ inline std::vector<L::Batch> mlp_batches() {
   return out;
 }
 
-/// The loop a LibTorch user writes by hand: what the bare Trainer must match.
+/// The loop a LibTorch user writes by hand: what the bare Trainer must
+/// match. Gradients are zeroed between forward and backward, Lightning's
+/// order (LIGHTNING_SEMANTICS.md), so both dispatch the same sequence.
 template <class Model>
 void hand_written(Model& model, const std::vector<L::Batch>& batches, int64_t epochs) {
   torch::optim::Adam opt(model.parameters(), torch::optim::AdamOptions(1e-3));
   model.train();
   for (int64_t e = 0; e < epochs; ++e) {
     for (const auto& b : batches) {
-      opt.zero_grad();
       auto loss = model.loss(b);
+      opt.zero_grad();
       loss.backward();
       opt.step();
     }

@@ -1,6 +1,6 @@
 #pragma once
 // Trainer<Model, Policies...>: owns *how* the loop runs. Policies (precision,
-// strategy, callbacks, loggers, optimizer) come in any order and are found by
+// strategy, callbacks, loggers, optimizer, checkpoint IO) come in any order and are found by
 // kind; each hook is resolved at compile time, and a hook or feature nobody
 // defined is not in the binary.
 //
@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "callbacks/callbacks.hpp"
+#include "checkpoint/checkpoint_io.hpp"
 #include "checkpoint/file.hpp"
 #include "connectors/callbacks.hpp"
 #include "connectors/checkpoint.hpp"
@@ -87,6 +88,7 @@ class Trainer {
                                      Model>;
   using loggers_type = detail::find_policy_t<policy_kind::loggers, DefaultLoggers, Policies...>;
   using optimizer_policy_type = detail::find_policy_t<policy_kind::optimizer, NoOptimizerPolicy, Policies...>;
+  using checkpoint_io_type = detail::find_policy_t<policy_kind::checkpoint_io, AsyncCheckpointIO, Policies...>;
 
   static constexpr bool automatic_optimization = detail::automatic_optimization<Model>();
   /// Whether the strategy can run several processes (DDP): sharding and result sync.
@@ -332,12 +334,21 @@ class Trainer {
 
   /// Writes dump_checkpoint() to `path` atomically (a temporary file,
   /// fsync, rename): a crash mid-save leaves the previous file whole.
-  /// Only rank 0 writes.
+  /// Only rank 0 writes. During fit, validate, test or predict the write
+  /// goes through the checkpoint IO policy (in the background with the
+  /// default L::AsyncCheckpointIO; durable before fit's on_fit_end);
+  /// called outside them, the file is durable when this returns.
   void save_checkpoint(const std::filesystem::path& path, bool weights_only = false) {
     auto ckpt = dump_checkpoint(weights_only);
-    if (strategy_.is_global_zero()) checkpoint::write(path, std::move(ckpt));
+    if (strategy_.is_global_zero()) {
+      checkpoint_io_.save_checkpoint(std::move(ckpt), path);
+      if (!model_) checkpoint_io_.teardown();
+    }
     strategy_.barrier();
   }
+
+  /// The checkpoint IO policy (L::AsyncCheckpointIO unless named).
+  checkpoint_io_type& checkpoint_io() noexcept { return checkpoint_io_; }
 
  private:
   template <class>
@@ -381,6 +392,7 @@ class Trainer {
     else if constexpr (std::is_same_v<C0, optimizer_policy_type>) optimizer_policy_.emplace(std::forward<C>(c));
     else if constexpr (std::is_same_v<C0, precision_type>) precision_ = std::forward<C>(c);
     else if constexpr (std::is_same_v<C0, strategy_type>) strategy_ = std::forward<C>(c);
+    else if constexpr (std::is_same_v<C0, checkpoint_io_type>) checkpoint_io_ = std::forward<C>(c);
     else
       static_assert(loops::detail::always_false<C0>,
                     "lightning: a Trainer constructor argument matches none of its callbacks, loggers or policies; "
@@ -499,6 +511,8 @@ class Trainer {
   bool train_length_known_ = true;
   Stage running_stage_ = Stage::fit;
   std::filesystem::path ckpt_path_;
+  // Last: destroyed first, finishing its writes while the rest is alive.
+  [[no_unique_address]] checkpoint_io_type checkpoint_io_{};
 };
 
 /// The bare loop: no callbacks, no loggers, 32-bit, one process. Its

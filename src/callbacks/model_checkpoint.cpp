@@ -104,12 +104,12 @@ void ModelCheckpoint::validate() const {
          ", monitor=None) is not a valid configuration. No quantity for top_k to track.");
 }
 
-std::string ModelCheckpoint::interpolated_filepath(const Candidates& c,
-                                                   const std::optional<std::string>& del_filepath) const {
+std::string ModelCheckpoint::interpolated_filepath(const Candidates& c, const std::optional<std::string>& del_filepath,
+                                                   const std::function<bool(const std::string&)>& exists) const {
   std::string filepath = checkpoint_path(lookup(c), {}, std::nullopt);
   if (opts_.enable_version_counter) {
     int64_t ver = STARTING_VERSION;
-    while (file_exists(filepath) && (!del_filepath || filepath != *del_filepath))
+    while (exists(filepath) && (!del_filepath || filepath != *del_filepath))
       filepath = checkpoint_path(lookup(c), {}, ver++);
   }
   return filepath;
@@ -165,14 +165,15 @@ bool ModelCheckpoint::file_exists(const std::string& path) {
 }
 
 bool ModelCheckpoint::may_remove(const std::string& previous, const std::string& current,
-                                 const std::filesystem::path& resumed_from) const {
-  if (previous == current || !dirpath_) return false;
+                                 const std::filesystem::path& resumed_from,
+                                 const std::optional<std::filesystem::path>& dirpath) {
+  if (previous == current || !dirpath) return false;
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path prev = fs::absolute(previous, ec).lexically_normal();
   if (ec || !prev.has_filename() || prev.extension() != ".ckpt") return false;
   if (!resumed_from.empty() && fs::absolute(resumed_from, ec).lexically_normal() == prev) return false;
-  fs::path dir = fs::absolute(*dirpath_, ec).lexically_normal();
+  fs::path dir = fs::absolute(*dirpath, ec).lexically_normal();
   if (!dir.has_filename()) dir = dir.parent_path();
   const auto rel = prev.lexically_relative(dir);
   if (rel.empty() || *rel.begin() == ".." || *rel.begin() == ".") return false;

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <c10/core/CPUAllocator.h>
+
 #include "lightning/detail/files.hpp"
 #include "lightning/serialization/pickle.hpp"
 #include "lightning/serialization/zip.hpp"
@@ -491,6 +493,69 @@ class Pickling {
 };
 
 }  // namespace
+
+namespace {
+
+/// snapshot()'s walk: tensors copied once per storage, so views keep sharing.
+class Snapshotting {
+ public:
+  c10::IValue value(const c10::IValue& v, std::size_t depth) {
+    if (depth > kMaxDepth)
+      throw CheckpointError("cannot store a value nested more than " + std::to_string(kMaxDepth) +
+                            " containers deep in a checkpoint");
+    if (v.isNone() || v.isBool() || v.isInt() || v.isDouble() || v.isString()) return v;  // immutable
+    if (v.isTensor()) return tensor(v.toTensor());
+    if (v.isTuple()) {
+      std::vector<c10::IValue> out;
+      for (const auto& e : v.toTupleRef().elements()) out.push_back(value(e, depth + 1));
+      return c10::ivalue::Tuple::create(std::move(out));
+    }
+    if (v.isList()) {
+      const auto list = v.toList();
+      c10::impl::GenericList out(list.elementType());
+      for (const c10::IValue& e : list) out.push_back(value(e, depth + 1));
+      return out;
+    }
+    if (v.isGenericDict()) {
+      const auto d = v.toGenericDict();
+      c10::impl::GenericDict out(d.keyType(), d.valueType());
+      for (const auto& e : d) out.insert(value(e.key(), depth + 1), value(e.value(), depth + 1));
+      return out;
+    }
+    throw CheckpointError(std::string("cannot store a value of type ") + v.tagKind() +
+                          " in a checkpoint; expected None, bool, int, float, str, tensor, list, tuple or dict");
+  }
+
+ private:
+  static constexpr std::size_t kMaxDepth = 256;
+
+  torch::Tensor tensor(const torch::Tensor& t) {
+    if (!t.defined()) return t;
+    if (t.is_sparse() || t.is_quantized() || t.is_mkldnn())
+      throw CheckpointError("cannot store a sparse, quantized or MKL-DNN tensor in a checkpoint; convert it to a dense one");
+    if (!to_dtype(t.scalar_type()))
+      throw CheckpointError(std::string("cannot store a tensor of dtype ") + c10::toString(t.scalar_type()));
+    auto src = t.detach();
+    // Off the CPU: a host copy now (the device may change it after this returns).
+    if (!src.device().is_cpu()) return src.to(torch::kCPU, /*non_blocking=*/false, /*copy=*/true);
+    const auto& st = src.storage();
+    auto it = copies_.find(st.unsafeGetStorageImpl());
+    if (it == copies_.end()) {
+      c10::Storage copy(c10::Storage::use_byte_size_t(), st.nbytes(), c10::GetCPUAllocator(), /*resizable=*/false);
+      if (st.nbytes() > 0) std::memcpy(copy.data(), st.data(), st.nbytes());
+      it = copies_.emplace(st.unsafeGetStorageImpl(), std::move(copy)).first;
+    }
+    auto out = torch::empty({0}, src.options());
+    out.set_(it->second, src.storage_offset(), src.sizes(), src.strides());
+    return out;
+  }
+
+  std::map<const void*, c10::Storage> copies_;
+};
+
+}  // namespace
+
+c10::IValue snapshot(const c10::IValue& value) { return Snapshotting().value(value, 0); }
 
 void write_value(const std::filesystem::path& path, const c10::IValue& value,
                  const std::function<void()>& before_rename) {

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <system_error>
@@ -23,6 +24,7 @@ struct CSVLogger::State {
   std::vector<std::string> keys;                         // header of metrics.csv on disk
   std::vector<std::map<std::string, std::string>> rows;  // not yet on disk
   std::vector<detail::HParam> hparams;
+  std::optional<std::string> hparams_written;  // hparams.yaml as last written: unchanged, not rewritten
 
   explicit State(Options o) : opts(std::move(o)), dir(opts.save_dir, opts.name, opts.version) {}
   State(const State&) = delete;
@@ -57,7 +59,11 @@ struct CSVLogger::State {
 
   void save() {
     open();
-    detail::write_file_atomic(dir.log_dir() / "hparams.yaml", detail::yaml::dump(hparams));
+    std::string yaml = detail::yaml::dump(hparams);
+    if (yaml != hparams_written) {
+      detail::write_file_atomic(dir.log_dir() / "hparams.yaml", yaml);
+      hparams_written = std::move(yaml);
+    }
     write_rows();
   }
 

@@ -326,7 +326,8 @@ class ModelCheckpoint {
     }
     if (std::isnan(current)) current = opts_.mode == Mode::min ? inf() : -inf();  // never keep NaN
 
-    const std::string filepath = interpolated_filepath(c, del_filepath);
+    const std::string filepath =
+        interpolated_filepath(c, del_filepath, [&](const std::string& p) { return file_exists(trainer, p); });
     current_score_ = current;
     insert_or_assign(filepath, current);
 
@@ -349,17 +350,17 @@ class ModelCheckpoint {
                         detail::py_format_float(*best_model_score_, "0.5f") + "), saving model to " +
                         detail::py_str_repr(filepath) + " as top " + std::to_string(k));
     save_checkpoint(trainer, filepath);
-    if (del_filepath && should_remove_checkpoint(trainer, *del_filepath, filepath)) remove_checkpoint(trainer, *del_filepath);
+    if (del_filepath) remove_checkpoint(trainer, *del_filepath, filepath);
   }
 
   template <class T>
   void save_none_monitor_checkpoint(T& trainer, const Candidates& c) {
-    const std::string filepath = interpolated_filepath(c, best_model_path_);
+    const std::string filepath =
+        interpolated_filepath(c, best_model_path_, [&](const std::string& p) { return file_exists(trainer, p); });
     // Set before saving: it is part of the saved state.
     const std::string previous = std::exchange(best_model_path_, filepath);
     save_checkpoint(trainer, filepath);
-    if (opts_.save_top_k == 1 && !previous.empty() && should_remove_checkpoint(trainer, previous, filepath))
-      remove_checkpoint(trainer, previous);
+    if (opts_.save_top_k == 1 && !previous.empty()) remove_checkpoint(trainer, previous, filepath);
   }
 
   template <class T>
@@ -368,17 +369,18 @@ class ModelCheckpoint {
     std::string filepath = checkpoint_path(lookup(c), CHECKPOINT_NAME_LAST, std::nullopt);
     if (opts_.enable_version_counter) {
       int64_t ver = STARTING_VERSION;
-      while (file_exists(filepath) && filepath != last_model_path_)
+      while (file_exists(trainer, filepath) && filepath != last_model_path_)
         filepath = checkpoint_path(lookup(c), CHECKPOINT_NAME_LAST, ver++);
     }
     const std::string previous = std::exchange(last_model_path_, filepath);
     save_checkpoint(trainer, filepath);
-    if (!previous.empty() && should_remove_checkpoint(trainer, previous, filepath)) remove_checkpoint(trainer, previous);
+    if (!previous.empty()) remove_checkpoint(trainer, previous, filepath);
   }
 
   /// The formatted name, with "-v1", "-v2"... while another file has it
   /// (the one about to be replaced excepted).
-  std::string interpolated_filepath(const Candidates& c, const std::optional<std::string>& del_filepath) const;
+  std::string interpolated_filepath(const Candidates& c, const std::optional<std::string>& del_filepath,
+                                    const std::function<bool(const std::string&)>& exists) const;
 
   static Lookup lookup(const Candidates& c);
 
@@ -390,6 +392,12 @@ class ModelCheckpoint {
   /// name thus makes a subdirectory, as in Lightning.
   static std::string format_name(std::string filename, const Lookup& metrics, bool auto_insert);
 
+  /// On disk, or queued to be written by the trainer's checkpoint IO.
+  template <class T>
+  static bool file_exists(T& trainer, const std::string& path) {
+    if constexpr (requires { trainer.checkpoint_io().exists(path); }) return trainer.checkpoint_io().exists(path);
+    else return file_exists(path);
+  }
   static bool file_exists(const std::string& path);
 
   template <class T>
@@ -405,23 +413,29 @@ class ModelCheckpoint {
     last_checkpoint_saved_ = filepath;
   }
 
+  /// Removes `previous`, replaced by `current`, through the trainer's
+  /// checkpoint IO (after `current` is durable, with the asynchronous one),
+  /// on rank 0. Only if may_remove() allows it when the removal runs.
+  template <class T>
+  void remove_checkpoint(T& trainer, const std::string& previous, const std::string& current) const {
+    if (!trainer.is_global_zero()) return;
+    auto only_if = [previous, current, resumed = std::filesystem::path(trainer.ckpt_path()), dir = dirpath_] {
+      return may_remove(previous, current, resumed, dir);
+    };
+    if constexpr (requires { trainer.checkpoint_io().remove_checkpoint(previous, only_if); }) {
+      trainer.checkpoint_io().remove_checkpoint(previous, only_if);
+    } else if (only_if()) {
+      std::error_code ec;
+      std::filesystem::remove(previous, ec);
+    }
+  }
   /// Not the file just written, not the one training resumed from, and only
-  /// a checkpoint file inside dirpath: paths restored from a checkpoint are
+  /// a checkpoint file inside `dirpath`: paths restored from a checkpoint are
   /// file content, so a path must name a regular file (not a link, not a
   /// directory) ending in `.ckpt`, strictly below dirpath, that starts as a
   /// torch.save archive does.
-  template <class T>
-  bool should_remove_checkpoint(T& trainer, const std::string& previous, const std::string& current) const {
-    return may_remove(previous, current, trainer.ckpt_path());
-  }
-  bool may_remove(const std::string& previous, const std::string& current, const std::filesystem::path& resumed_from) const;
-
-  template <class T>
-  void remove_checkpoint(T& trainer, const std::string& filepath) const {
-    if (!trainer.is_global_zero()) return;
-    std::error_code ec;
-    std::filesystem::remove(filepath, ec);
-  }
+  static bool may_remove(const std::string& previous, const std::string& current,
+                         const std::filesystem::path& resumed_from, const std::optional<std::filesystem::path>& dirpath);
 
   void insert_or_assign(const std::string& path, double score);
 

@@ -56,6 +56,13 @@ inline Dict read(const std::filesystem::path& path) { return read_checkpoint(pat
 void write_value(const std::filesystem::path& path, const c10::IValue& value,
                  const std::function<void()>& before_rename = {});
 
+/// A copy of `value` that later changes to the training state cannot
+/// reach: every tensor's memory copied (once per storage, so views and tied
+/// weights still share it), every container copied. What write_value would
+/// refuse (a sparse tensor, an unsupported type) is refused here, at once.
+/// What an asynchronous checkpoint write serializes on its own thread.
+c10::IValue snapshot(const c10::IValue& value);
+
 /// The metadata dict of `ckpt`, created if missing.
 Dict meta(Dict& ckpt);
 

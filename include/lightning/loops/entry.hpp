@@ -4,6 +4,7 @@
 // the data prepared (a datamodule's prepare_data and setup) and a
 // datamodule's teardown after; an exception reported to the strategy, the
 // on_exception hooks and the loggers before it propagates.
+#include <cstdio>
 #include <exception>
 #include <utility>
 
@@ -71,10 +72,21 @@ struct Entry {
     try {
       body();
     } catch (const std::exception& e) {
+      finish_checkpoint_writes(t);
       t.strategy_.on_exception(e);
       t.template hook<hooks::on_exception>(e);
       connectors::Logging<T>(t).finalize("failed");
       throw;
+    }
+  }
+
+  /// Checkpoints queued before the failure still become durable; a write
+  /// failing too is reported beside the error that propagates.
+  static void finish_checkpoint_writes(T& t) noexcept {
+    try {
+      t.checkpoint_io_.teardown();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "lightning: a checkpoint write failed too: %s\n", e.what());
     }
   }
 };

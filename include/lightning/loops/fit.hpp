@@ -115,6 +115,7 @@ class FitLoop {
     count_batches(val, resume.has_value());
     if (t_.num_training_batches_ > 0) train_epochs(train, val, resume ? &*resume : nullptr);
     else lightning::detail::rank_zero_info(t_.is_global_zero(), "`Trainer.fit` stopped: No training batches.");
+    t_.checkpoint_io_.teardown();  // on_fit_end may read the checkpoints
     t_.template hook<hooks::on_fit_end>();
     t_.template hook<hooks::teardown>(stage);
     logging.finalize("success");

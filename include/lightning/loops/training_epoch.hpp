@@ -113,6 +113,7 @@ class TrainingEpochLoop {
     // A stop asked for on one rank stops every rank at this batch (a rank
     // leaving alone would leave the others waiting in a collective).
     t_.should_stop = t_.strategy_.reduce_boolean_decision(t_.should_stop, /*all=*/false);
+    t_.checkpoint_io_.check();  // a background checkpoint write that failed stops the run here
     // The step row before validation's, as Lightning writes them (a batch
     // resumed from a checkpoint taken in its validation wrote it already).
     if constexpr (T::loggers_type::size > 0)
@@ -190,6 +191,7 @@ class TrainingEpochLoop {
     connectors::Logging<T>(t_).log_epoch(t_.train_results_);
     // A stop asked for on one rank (the module, a callback) stops them all.
     t_.should_stop = t_.strategy_.reduce_boolean_decision(t_.should_stop, /*all=*/false);
+    t_.checkpoint_io_.check();  // a background checkpoint write that failed stops the run here
   }
 
   /// With several processes and no known length, ranks agree whether

@@ -10,6 +10,7 @@ struct strategy {};
 struct callbacks {};
 struct loggers {};
 struct optimizer {};
+struct checkpoint_io {};
 }  // namespace lightning::policy_kind
 
 namespace lightning::detail {
@@ -43,8 +44,9 @@ template <class... Ps>
 constexpr bool check_policies() {
   static_assert((HasPolicyKind<Ps> && ...),
                 "lightning: a Trainer policy must be a precision (L::precision::F32, ...), a strategy "
-                "(L::strategy::Single, L::strategy::DDP), L::Callbacks<...>, L::Loggers<...> or "
-                "L::Optimizer<...>; another type was given");
+                "(L::strategy::Single, L::strategy::DDP), L::Callbacks<...>, L::Loggers<...>, "
+                "L::Optimizer<...> or a checkpoint IO (L::AsyncCheckpointIO, L::TorchCheckpointIO); another type "
+                "was given");
   static_assert(count_kind<policy_kind::precision, Ps...> <= 1,
                 "lightning: two precision policies given to Trainer; name one (e.g. L::precision::BF16Mixed)");
   static_assert(count_kind<policy_kind::strategy, Ps...> <= 1,
@@ -55,6 +57,9 @@ constexpr bool check_policies() {
                 "lightning: L::Loggers<...> given twice to Trainer; list every logger in one L::Loggers<...>");
   static_assert(count_kind<policy_kind::optimizer, Ps...> <= 1,
                 "lightning: two optimizer policies given to Trainer; name one");
+  static_assert(count_kind<policy_kind::checkpoint_io, Ps...> <= 1,
+                "lightning: two checkpoint IO policies given to Trainer; name one (L::AsyncCheckpointIO or "
+                "L::TorchCheckpointIO)");
   return true;
 }
 

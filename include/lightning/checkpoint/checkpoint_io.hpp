@@ -1,0 +1,75 @@
+#pragma once
+// How the Trainer's checkpoints reach the disk, a Trainer policy as
+// Lightning's CheckpointIO plugins are:
+//   AsyncCheckpointIO (the default): the state is copied when the checkpoint
+//     is taken, then pickled, written, fsync'ed and renamed on a writer
+//     thread while training goes on. Removals of replaced checkpoints queue
+//     behind the writes, so a file is removed only once its successor is
+//     durable. A failed write is rethrown at the next training step, at the
+//     next save, or when fit ends; fit returns only after the last write is
+//     durable.
+//   TorchCheckpointIO: every save is written and durable before it returns
+//     (Lightning's default).
+// Both write the same bytes (checkpoint::write): atomic, with the digest.
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <memory>
+
+#include "../detail/background_writer.hpp"
+#include "../policies/kinds.hpp"
+#include "dict.hpp"
+
+namespace lightning {
+
+class TorchCheckpointIO {
+ public:
+  using policy_kind = lightning::policy_kind::checkpoint_io;
+
+  void save_checkpoint(checkpoint::Dict ckpt, const std::filesystem::path& path);
+  /// Removes `path` if `only_if` (checked just before removing) allows it.
+  void remove_checkpoint(const std::filesystem::path& path, std::function<bool()> only_if = {});
+  bool exists(const std::filesystem::path& path) const;
+  void check() noexcept {}
+  void teardown() noexcept {}
+};
+
+class AsyncCheckpointIO {
+ public:
+  using policy_kind = lightning::policy_kind::checkpoint_io;
+
+  struct Options {
+    /// Checkpoints copied and waiting behind the one being written; a save
+    /// beyond them waits. Each holds a copy of the state in memory.
+    std::size_t max_pending = 1;
+  };
+
+  AsyncCheckpointIO() = default;
+  explicit AsyncCheckpointIO(Options o) : opts_(o) {}
+  AsyncCheckpointIO(AsyncCheckpointIO&&) noexcept = default;
+  AsyncCheckpointIO& operator=(AsyncCheckpointIO&&) noexcept;
+  ~AsyncCheckpointIO();
+
+  /// Copies the state now (checkpoint::snapshot), writes it in the background.
+  void save_checkpoint(checkpoint::Dict ckpt, const std::filesystem::path& path);
+  /// Queued behind the writes before it; `only_if` runs just before removing.
+  void remove_checkpoint(const std::filesystem::path& path, std::function<bool()> only_if = {});
+  /// On disk, or about to be (a write to it is queued).
+  bool exists(const std::filesystem::path& path) const;
+  /// Rethrows a background write's error.
+  void check() {
+    if (writer_) writer_->rethrow_if_failed();
+  }
+  /// Returns once every queued write is durable; rethrows a write's error.
+  void teardown();
+
+  const Options& options() const noexcept { return opts_; }
+
+ private:
+  detail::BackgroundWriter& writer();
+
+  Options opts_;
+  std::unique_ptr<detail::BackgroundWriter> writer_;  // started by the first save
+};
+
+}  // namespace lightning

@@ -1,0 +1,66 @@
+#pragma once
+// A writer thread for file work the training loop should not wait for
+// (checkpoints: serialize, write, fsync, rename). Jobs run one at a time in
+// the order they were submitted, so a removal queued after a write runs only
+// once that write is durable. The queue is bounded: submit() waits while it
+// is full, so memory held by pending snapshots stays bounded. After a job
+// fails, the jobs queued behind it are dropped (a removal must never follow
+// a failed write) and the error is rethrown by the next submit(),
+// rethrow_if_failed() or wait().
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace lightning::detail {
+
+class BackgroundWriter {
+ public:
+  /// `max_pending`: jobs waiting (not counting the one running), at least 1.
+  explicit BackgroundWriter(std::size_t max_pending);
+  /// Finishes every queued job; an error nobody collected goes to stderr.
+  ~BackgroundWriter();
+  BackgroundWriter(const BackgroundWriter&) = delete;
+  BackgroundWriter& operator=(const BackgroundWriter&) = delete;
+
+  /// Queues `job`, which touches the file `path` (named in errors, and by
+  /// pending()). Rethrows an earlier job's error instead of queuing.
+  void submit(std::filesystem::path path, std::function<void()> job);
+
+  /// Returns once every submitted job has run; rethrows the first error.
+  void wait();
+
+  /// Rethrows a failed job's error, if any (one atomic load otherwise).
+  void rethrow_if_failed() {
+    if (failed_.load(std::memory_order_acquire)) rethrow();
+  }
+
+  /// Whether a queued or running job touches `path`.
+  bool pending(const std::filesystem::path& path) const;
+
+ private:
+  struct Job {
+    std::filesystem::path path;
+    std::function<void()> run;
+  };
+  void loop();
+  void rethrow();
+
+  const std::size_t max_pending_;
+  mutable std::mutex m_;
+  std::condition_variable has_work_, has_room_, idle_;
+  std::deque<Job> queue_;
+  std::filesystem::path running_;
+  bool busy_ = false, stop_ = false;
+  std::exception_ptr error_;
+  std::atomic<bool> failed_{false};
+  std::thread thread_;  // last: started once the rest is ready
+};
+
+}  // namespace lightning::detail

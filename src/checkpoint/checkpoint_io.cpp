@@ -1,0 +1,68 @@
+// Checkpoint IO policies (see checkpoint/checkpoint_io.hpp).
+#include "lightning/checkpoint/checkpoint_io.hpp"
+
+#include <system_error>
+#include <utility>
+
+#include "lightning/checkpoint/file.hpp"
+
+namespace lightning {
+
+namespace {
+void remove_if(const std::filesystem::path& path, const std::function<bool()>& only_if) {
+  if (only_if && !only_if()) return;
+  std::error_code ec;
+  std::filesystem::remove(path, ec);  // already gone is fine
+}
+}  // namespace
+
+void TorchCheckpointIO::save_checkpoint(checkpoint::Dict ckpt, const std::filesystem::path& path) {
+  checkpoint::write(path, std::move(ckpt));
+}
+
+void TorchCheckpointIO::remove_checkpoint(const std::filesystem::path& path, std::function<bool()> only_if) {
+  remove_if(path, only_if);
+}
+
+bool TorchCheckpointIO::exists(const std::filesystem::path& path) const {
+  std::error_code ec;
+  return std::filesystem::exists(path, ec);
+}
+
+AsyncCheckpointIO& AsyncCheckpointIO::operator=(AsyncCheckpointIO&& o) noexcept {
+  if (this != &o) {
+    writer_.reset();  // finishes this one's writes first
+    opts_ = o.opts_;
+    writer_ = std::move(o.writer_);
+  }
+  return *this;
+}
+
+AsyncCheckpointIO::~AsyncCheckpointIO() = default;
+
+detail::BackgroundWriter& AsyncCheckpointIO::writer() {
+  if (!writer_) writer_ = std::make_unique<detail::BackgroundWriter>(opts_.max_pending);
+  return *writer_;
+}
+
+void AsyncCheckpointIO::save_checkpoint(checkpoint::Dict ckpt, const std::filesystem::path& path) {
+  c10::IValue copy = checkpoint::snapshot(ckpt);
+  writer().submit(path, [copy = std::move(copy), path] { checkpoint::write(path, copy.toGenericDict()); });
+}
+
+void AsyncCheckpointIO::remove_checkpoint(const std::filesystem::path& path, std::function<bool()> only_if) {
+  // No path for pending(): a file about to be removed does not "exist ahead".
+  writer().submit({}, [path, only_if = std::move(only_if)] { remove_if(path, only_if); });
+}
+
+bool AsyncCheckpointIO::exists(const std::filesystem::path& path) const {
+  if (writer_ && writer_->pending(path)) return true;
+  std::error_code ec;
+  return std::filesystem::exists(path, ec);
+}
+
+void AsyncCheckpointIO::teardown() {
+  if (writer_) writer_->wait();
+}
+
+}  // namespace lightning

@@ -1,0 +1,111 @@
+// The checkpoint writer thread (see background_writer.hpp).
+#include "lightning/detail/background_writer.hpp"
+
+#include <cstdio>
+#include <stdexcept>
+#include <utility>
+
+namespace lightning::detail {
+
+BackgroundWriter::BackgroundWriter(std::size_t max_pending)
+    : max_pending_(max_pending < 1 ? 1 : max_pending), thread_([this] { loop(); }) {}
+
+BackgroundWriter::~BackgroundWriter() {
+  {
+    std::lock_guard lock(m_);
+    stop_ = true;
+  }
+  has_work_.notify_one();
+  thread_.join();
+  if (error_) {
+    try {
+      std::rethrow_exception(error_);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "lightning: a background checkpoint write failed and nobody was left to report it: %s\n",
+                   e.what());
+    } catch (...) {
+      std::fprintf(stderr, "lightning: a background checkpoint write failed with an unknown error\n");
+    }
+  }
+}
+
+void BackgroundWriter::loop() {
+  std::unique_lock lock(m_);
+  for (;;) {
+    has_work_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stop_, and everything done
+    Job job = std::move(queue_.front());
+    queue_.pop_front();
+    running_ = job.path;
+    busy_ = true;
+    lock.unlock();
+    has_room_.notify_one();
+    std::exception_ptr err;
+    try {
+      job.run();
+    } catch (...) {
+      err = std::current_exception();
+    }
+    job = {};  // the snapshot it held is freed outside the lock
+    lock.lock();
+    busy_ = false;
+    running_.clear();
+    if (err) {
+      const std::size_t dropped = queue_.size();
+      queue_.clear();
+      try {
+        std::rethrow_exception(err);
+      } catch (const std::exception& e) {
+        std::string what = e.what();
+        if (dropped > 0)
+          what += " (" + std::to_string(dropped) +
+                  " checkpoint operation(s) queued after it were skipped, so no earlier checkpoint was removed)";
+        error_ = std::make_exception_ptr(std::runtime_error(what));
+      } catch (...) {
+        error_ = err;
+      }
+      failed_.store(true, std::memory_order_release);
+    }
+    if (queue_.empty()) idle_.notify_all();
+    has_room_.notify_one();
+  }
+}
+
+void BackgroundWriter::submit(std::filesystem::path path, std::function<void()> job) {
+  std::unique_lock lock(m_);
+  has_room_.wait(lock, [&] { return queue_.size() < max_pending_ || error_; });
+  if (error_) {
+    lock.unlock();
+    rethrow();
+  }
+  queue_.push_back({std::move(path), std::move(job)});
+  lock.unlock();
+  has_work_.notify_one();
+}
+
+void BackgroundWriter::wait() {
+  std::unique_lock lock(m_);
+  idle_.wait(lock, [&] { return queue_.empty() && !busy_; });
+  lock.unlock();
+  rethrow_if_failed();
+}
+
+void BackgroundWriter::rethrow() {
+  std::exception_ptr err;
+  {
+    std::lock_guard lock(m_);
+    err = std::exchange(error_, nullptr);
+    failed_.store(false, std::memory_order_release);
+  }
+  if (err) std::rethrow_exception(err);
+}
+
+bool BackgroundWriter::pending(const std::filesystem::path& path) const {
+  std::lock_guard lock(m_);
+  if (busy_ && running_ == path) return true;
+  for (const auto& j : queue_)
+    if (j.path == path) return true;
+  return false;
+}
+
+}  // namespace lightning::detail
