@@ -545,8 +545,11 @@ class Snapshotting {
       if (st.nbytes() > 0) std::memcpy(copy.data(), st.data(), st.nbytes());
       it = copies_.emplace(st.unsafeGetStorageImpl(), std::move(copy)).first;
     }
-    auto out = torch::empty({0}, src.options());
-    out.set_(it->second, src.storage_offset(), src.sizes(), src.strides());
+    // The view built directly on the copied storage: no operator dispatch
+    // (a checkpoint holds a few dozen tensors, each was two dispatched calls).
+    auto out = at::detail::make_tensor<c10::TensorImpl>(c10::Storage(it->second), src.key_set(), src.dtype());
+    out.unsafeGetTensorImpl()->set_storage_offset(src.storage_offset());
+    out.unsafeGetTensorImpl()->set_sizes_and_strides(src.sizes(), src.strides());
     return out;
   }
 

@@ -1,6 +1,8 @@
 // The checkpoint writer thread (see background_writer.hpp).
 #include "lightning/detail/background_writer.hpp"
 
+#include <pthread.h>
+
 #include <cstdio>
 #include <stdexcept>
 #include <utility>
@@ -30,6 +32,7 @@ BackgroundWriter::~BackgroundWriter() {
 }
 
 void BackgroundWriter::loop() {
+  ::pthread_setname_np(::pthread_self(), "lightning-io");  // in top, gdb and perf
   std::unique_lock lock(m_);
   for (;;) {
     has_work_.wait(lock, [&] { return stop_ || !queue_.empty(); });

@@ -60,7 +60,8 @@ void remove_stale_temp_files(const std::filesystem::path& target) noexcept {
   }
 }
 
-AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)) {
+AtomicFile::AtomicFile(std::filesystem::path target, Durability durability)
+    : target_(std::move(target)), durability_(durability) {
   remove_stale_temp_files(target_);
   for (int attempt = 0; fd_ < 0; ++attempt) {
     temp_ = target_;
@@ -98,7 +99,7 @@ void AtomicFile::write(const void* data, std::size_t size) {
 
 void AtomicFile::commit(const std::function<void()>& before_rename) {
   if (fd_ < 0) throw std::logic_error("AtomicFile::commit twice");
-  if (::fsync(fd_) != 0) {
+  if (durability_ == Durability::durable && ::fsync(fd_) != 0) {
     const int e = errno;
     discard();
     throw_io("cannot flush", temp_, e);
@@ -124,12 +125,12 @@ void AtomicFile::commit(const std::function<void()>& before_rename) {
     throw_io("cannot replace", target_, e);
   }
   // The rename itself is durable only once the directory is synced.
-  sync_directory(target_);
+  if (durability_ == Durability::durable) sync_directory(target_);
 }
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes,
-                       const std::function<void()>& before_rename) {
-  AtomicFile file(path);
+                       const std::function<void()>& before_rename, Durability durability) {
+  AtomicFile file(path, durability);
   file.write(bytes.data(), bytes.size());
   file.commit(before_rename);
 }

@@ -61,7 +61,7 @@ struct CSVLogger::State {
     open();
     std::string yaml = detail::yaml::dump(hparams);
     if (yaml != hparams_written) {
-      detail::write_file_atomic(dir.log_dir() / "hparams.yaml", yaml);
+      detail::write_file_atomic(dir.log_dir() / "hparams.yaml", yaml, {}, detail::Durability::process_crash_only);
       hparams_written = std::move(yaml);
     }
     write_rows();
@@ -117,7 +117,7 @@ void CSVLogger::State::write_rows() {
   const bool exists = std::filesystem::is_regular_file(path, ec);
   if (!exists || new_keys) {
     // A new file, or a new header: the whole file goes through a temp file.
-    detail::write_file_atomic(path, rewrite_with(path, header, exists));
+    detail::write_file_atomic(path, rewrite_with(path, header, exists), {}, detail::Durability::process_crash_only);
   } else {
     std::string out;
     for (const auto& r : rows) add_row(out, header, r);

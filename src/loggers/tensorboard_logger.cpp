@@ -141,7 +141,7 @@ struct TensorBoardLogger::State {
     if (file && std::fflush(file.get()) != 0) detail::throw_io("TensorBoardLogger cannot flush", event_path, errno);
     const auto yaml_path = dir.log_dir() / "hparams.yaml";
     std::error_code ec;
-    if (!std::filesystem::exists(yaml_path, ec)) detail::write_file_atomic(yaml_path, detail::yaml::dump(hparams));
+    if (!std::filesystem::exists(yaml_path, ec)) detail::write_file_atomic(yaml_path, detail::yaml::dump(hparams), {}, detail::Durability::process_crash_only);
   }
 
   // The three summaries of torch.utils.tensorboard's `hparams()`:

@@ -127,7 +127,7 @@ class ModelCheckpoint {
     if (skip_saving(trainer)) return;
     const bool skip_batch = every_n_train_steps_ < 1 || trainer.global_step() % every_n_train_steps_ != 0;
     bool skip_time = true;
-    const auto now = clock::now();
+    const auto now = time_interval_set() ? clock::now() : clock::time_point{};
     if (time_interval_set())
       skip_time = !last_time_checked_ || std::chrono::duration<double>(now - *last_time_checked_) < *opts_.train_time_interval;
     // Clocks differ across ranks: save when any rank's interval is up, on every rank (saving is collective).
