@@ -337,12 +337,13 @@ class Trainer {
   /// Only rank 0 writes. During fit, validate, test or predict the write
   /// goes through the checkpoint IO policy (in the background with the
   /// default L::AsyncCheckpointIO; durable before fit's on_fit_end);
-  /// called outside them, the file is durable when this returns.
+  /// called outside them, or with several processes (the others may read
+  /// it once past the barrier), the file is durable when this returns.
   void save_checkpoint(const std::filesystem::path& path, bool weights_only = false) {
     auto ckpt = dump_checkpoint(weights_only);
     if (strategy_.is_global_zero()) {
       checkpoint_io_.save_checkpoint(std::move(ckpt), path);
-      if (!model_) checkpoint_io_.teardown();
+      if (!model_ || strategy_.world_size() > 1) checkpoint_io_.teardown();
     }
     strategy_.barrier();
   }
