@@ -46,17 +46,23 @@ detail::BackgroundWriter& AsyncCheckpointIO::writer() {
 }
 
 void AsyncCheckpointIO::save_checkpoint(checkpoint::Dict ckpt, const std::filesystem::path& path) {
-  c10::IValue copy = checkpoint::snapshot(ckpt);
+  c10::IValue copy = checkpoint::snapshot_consuming(c10::IValue(std::move(ckpt)));
   writer().submit(path, [copy = std::move(copy), path] { checkpoint::write(path, copy.toGenericDict()); });
 }
 
 void AsyncCheckpointIO::remove_checkpoint(const std::filesystem::path& path, std::function<bool()> only_if) {
-  // No path for pending(): a file about to be removed does not "exist ahead".
-  writer().submit({}, [path, only_if = std::move(only_if)] { remove_if(path, only_if); });
+  writer().submit(
+      path, [path, only_if = std::move(only_if)] { remove_if(path, only_if); },
+      detail::BackgroundWriter::Effect::removes);
 }
 
 bool AsyncCheckpointIO::exists(const std::filesystem::path& path) const {
-  if (writer_ && writer_->pending(path)) return true;
+  // As it will be once the queue has run, whatever the writer has reached:
+  // there once written; after a removal, only its guard knows, so wait (rare).
+  if (const auto last = writer_ ? writer_->last_pending(path) : std::nullopt) {
+    if (*last == detail::BackgroundWriter::Effect::writes) return true;
+    writer_->wait();
+  }
   std::error_code ec;
   return std::filesystem::exists(path, ec);
 }

@@ -40,6 +40,7 @@ void BackgroundWriter::loop() {
     Job job = std::move(queue_.front());
     queue_.pop_front();
     running_ = job.path;
+    running_effect_ = job.effect;
     busy_ = true;
     lock.unlock();
     has_room_.notify_one();
@@ -54,34 +55,37 @@ void BackgroundWriter::loop() {
     busy_ = false;
     running_.clear();
     if (err) {
-      const std::size_t dropped = queue_.size();
+      std::size_t writes = 0, removals = 0;
+      for (const auto& j : queue_) ++(j.effect == Effect::writes ? writes : removals);
       queue_.clear();
-      try {
-        std::rethrow_exception(err);
-      } catch (const std::exception& e) {
-        std::string what = e.what();
-        if (dropped > 0)
-          what += " (" + std::to_string(dropped) +
-                  " checkpoint operation(s) queued after it were skipped, so no earlier checkpoint was removed)";
-        error_ = std::make_exception_ptr(std::runtime_error(what));
-      } catch (...) {
-        error_ = err;
+      error_ = err;  // as thrown (a CheckpointError stays one), unless there is more to say
+      if (writes + removals > 0) {
+        try {
+          std::rethrow_exception(err);
+        } catch (const std::exception& e) {
+          error_ = std::make_exception_ptr(std::runtime_error(
+              std::string(e.what()) + " (not run after it, so that no file is removed after a failed write: " +
+              std::to_string(writes) + " queued checkpoint write(s), " + std::to_string(removals) +
+              " removal(s))"));
+        } catch (...) {
+        }
       }
       failed_.store(true, std::memory_order_release);
     }
     if (queue_.empty()) idle_.notify_all();
-    has_room_.notify_one();
+    if (err) has_room_.notify_all();  // every waiting submit() sees the error
+    else has_room_.notify_one();
   }
 }
 
-void BackgroundWriter::submit(std::filesystem::path path, std::function<void()> job) {
+void BackgroundWriter::submit(std::filesystem::path path, std::function<void()> job, Effect effect) {
   std::unique_lock lock(m_);
   has_room_.wait(lock, [&] { return queue_.size() < max_pending_ || error_; });
   if (error_) {
     lock.unlock();
     rethrow();
   }
-  queue_.push_back({std::move(path), std::move(job)});
+  queue_.push_back({std::move(path), std::move(job), effect});
   lock.unlock();
   has_work_.notify_one();
 }
@@ -103,12 +107,12 @@ void BackgroundWriter::rethrow() {
   if (err) std::rethrow_exception(err);
 }
 
-bool BackgroundWriter::pending(const std::filesystem::path& path) const {
+std::optional<BackgroundWriter::Effect> BackgroundWriter::last_pending(const std::filesystem::path& path) const {
   std::lock_guard lock(m_);
-  if (busy_ && running_ == path) return true;
-  for (const auto& j : queue_)
-    if (j.path == path) return true;
-  return false;
+  for (auto it = queue_.rbegin(); it != queue_.rend(); ++it)
+    if (it->path == path) return it->effect;
+  if (busy_ && running_ == path) return running_effect_;
+  return std::nullopt;
 }
 
 }  // namespace lightning::detail

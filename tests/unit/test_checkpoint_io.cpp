@@ -141,13 +141,30 @@ TEST_CASE("jobs queued behind a failed one are dropped, and the error says so") 
     gate.wait();
     throw std::runtime_error("cannot write 'first.ckpt'");
   });
-  writer.submit({}, [&later_ran] { later_ran = true; });  // a removal, say
+  writer.submit("old.ckpt", [&later_ran] { later_ran = true; }, L::detail::BackgroundWriter::Effect::removes);
   release.set_value();
-  CHECK_THROWS_WITH(writer.wait(), doctest::Contains("1 checkpoint operation(s) queued after it were skipped"));
+  CHECK_THROWS_WITH(writer.wait(), doctest::Contains("0 queued checkpoint write(s), 1 removal(s)"));
   CHECK(!later_ran);
   writer.submit({}, [&later_ran] { later_ran = true; });  // reported once: the writer goes on
   writer.wait();
   CHECK(later_ran);
+  // Nothing dropped: the error as thrown, type included.
+  writer.submit("x.ckpt", [] { throw L::CheckpointError("x.ckpt is bad"); });
+  CHECK_THROWS_AS(writer.wait(), L::CheckpointError);
+}
+
+TEST_CASE("AsyncCheckpointIO::exists answers as the disk will be once the queue has run") {
+  IoDir dir;
+  ck::Dict d = ck::make_dict();
+  d.insert("x", torch::ones({2}));
+  L::AsyncCheckpointIO io;
+  const auto f = dir.path / "f.ckpt";
+  io.save_checkpoint(d, f);
+  CHECK(io.exists(f));  // queued or written: there either way
+  io.remove_checkpoint(f);
+  CHECK(!io.exists(f));  // waits for the removal
+  io.teardown();
+  CHECK(!std::filesystem::exists(f));
 }
 
 TEST_CASE("AsyncCheckpointIO refuses at once what it could not write later") {
@@ -162,12 +179,13 @@ TEST_CASE("the writer's queue is bounded: a save waits while max_pending snapsho
   std::promise<void> release;
   auto gate = release.get_future().share();
   std::atomic<int> ran{0};
-  writer.submit("a", [gate, &ran] {
+  std::promise<void> started;
+  writer.submit("a", [gate, &ran, &started] {
+    started.set_value();
     gate.wait();
     ++ran;
   });
-  // Wait until the writer holds the first job, so the queue is empty.
-  for (int i = 0; i < 1000 && !writer.pending("a"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  started.get_future().wait();  // the writer holds "a": the queue is empty
   writer.submit("b", [&ran] { ++ran; });  // fills the queue
   std::atomic<bool> third_queued{false};
   std::thread t([&] {
@@ -203,8 +221,9 @@ TEST_CASE("fit with the default asynchronous checkpoints: durable before on_fit_
   CHECK(back.at("global_step").toInt() == 20);
 }
 
-/// After epoch 1's checkpoint is on disk, the checkpoint directory becomes
-/// a file (works for root too, whom permissions do not stop).
+/// Before epoch 1's checkpoint, the checkpoint directory becomes a file
+/// (works for root too, whom permissions do not stop); epoch 2 starts late
+/// enough for the failed write to have failed.
 struct Sabotage {
   std::filesystem::path dir;
   template <class T, class M>
@@ -213,6 +232,10 @@ struct Sabotage {
     trainer.checkpoint_io().teardown();
     std::filesystem::rename(dir, dir.string() + ".kept");
     std::ofstream(dir) << "not a directory";
+  }
+  template <class T, class M>
+  void on_train_epoch_start(T& trainer, M&) {
+    if (trainer.current_epoch() == 2) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 };
 
@@ -226,10 +249,10 @@ TEST_CASE("a background checkpoint write that fails stops fit and keeps the chec
                                                                 .save_top_k = -1}),
                                             Sabotage{ckpts});
   // Sabotage runs before ModelCheckpoint's epoch end (callbacks before the
-  // checkpoint callback): epoch 1's write fails, and the run stops at the
-  // next step or at the end of fit, with the file named.
+  // checkpoint callback): epoch 1's write fails, and the run stops before
+  // epoch 2's first batch (not at epoch 2's own save), with the file named.
   CHECK_THROWS_WITH(t.fit(m, batches(3)), doctest::Contains("ckpts"));
-  CHECK(t.current_epoch() < 5);  // stopped, not run to the end
+  CHECK(t.global_step() == 6);
   const auto kept = dir.path / "ckpts.kept";
   CHECK(std::filesystem::exists(kept / "epoch=0.ckpt"));
   CHECK(ck::read(kept / "epoch=0.ckpt").at("epoch").toInt() == 0);

@@ -5,9 +5,9 @@
 //     is taken, then pickled, written, fsync'ed and renamed on a writer
 //     thread while training goes on. Removals of replaced checkpoints queue
 //     behind the writes, so a file is removed only once its successor is
-//     durable. A failed write is rethrown at the next training step, at the
-//     next save, or when fit ends; fit returns only after the last write is
-//     durable.
+//     durable. A failed write is rethrown before the next training batch,
+//     at the next save, or when the stage ends; fit, validate, test and
+//     predict return only after the last write is durable.
 //   TorchCheckpointIO: every save is written and durable before it returns
 //     (Lightning's default).
 // Both write the same bytes (checkpoint::write): atomic, with the digest.
@@ -40,13 +40,17 @@ class AsyncCheckpointIO {
 
   struct Options {
     /// Checkpoints copied and waiting behind the one being written; a save
-    /// beyond them waits. Each holds a copy of the state in memory.
+    /// beyond them waits. Each holds a copy of the state in memory: at most
+    /// max_pending + 2 copies exist at once (the one being written, those
+    /// waiting, and the one a waiting save has just taken).
     std::size_t max_pending = 1;
   };
 
   AsyncCheckpointIO() = default;
   explicit AsyncCheckpointIO(Options o) : opts_(o) {}
   AsyncCheckpointIO(AsyncCheckpointIO&&) noexcept = default;
+  /// Assigning over, or destroying, an AsyncCheckpointIO waits for its
+  /// queued writes; an error nobody collected with teardown() goes to stderr.
   AsyncCheckpointIO& operator=(AsyncCheckpointIO&&) noexcept;
   ~AsyncCheckpointIO();
 
@@ -54,7 +58,8 @@ class AsyncCheckpointIO {
   void save_checkpoint(checkpoint::Dict ckpt, const std::filesystem::path& path);
   /// Queued behind the writes before it; `only_if` runs just before removing.
   void remove_checkpoint(const std::filesystem::path& path, std::function<bool()> only_if = {});
-  /// On disk, or about to be (a write to it is queued).
+  /// Whether `path` will exist once the queued operations have run (a
+  /// queued write: yes; a queued removal: waits for it).
   bool exists(const std::filesystem::path& path) const;
   /// Rethrows a background write's error.
   void check() {

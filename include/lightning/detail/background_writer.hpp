@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -29,9 +30,12 @@ class BackgroundWriter {
   BackgroundWriter(const BackgroundWriter&) = delete;
   BackgroundWriter& operator=(const BackgroundWriter&) = delete;
 
-  /// Queues `job`, which touches the file `path` (named in errors, and by
-  /// pending()). Rethrows an earlier job's error instead of queuing.
-  void submit(std::filesystem::path path, std::function<void()> job);
+  /// What a job does to its file.
+  enum class Effect { writes, removes };
+
+  /// Queues `job`, which `effect`s the file `path` (what pending() and
+  /// last_pending() match). Rethrows an earlier job's error instead of queuing.
+  void submit(std::filesystem::path path, std::function<void()> job, Effect effect = Effect::writes);
 
   /// Returns once every submitted job has run; rethrows the first error.
   void wait();
@@ -42,12 +46,15 @@ class BackgroundWriter {
   }
 
   /// Whether a queued or running job touches `path`.
-  bool pending(const std::filesystem::path& path) const;
+  bool pending(const std::filesystem::path& path) const { return last_pending(path).has_value(); }
+  /// What the last queued (or the running) job touching `path` does to it.
+  std::optional<Effect> last_pending(const std::filesystem::path& path) const;
 
  private:
   struct Job {
     std::filesystem::path path;
     std::function<void()> run;
+    Effect effect = Effect::writes;
   };
   void loop();
   void rethrow();
@@ -57,6 +64,7 @@ class BackgroundWriter {
   std::condition_variable has_work_, has_room_, idle_;
   std::deque<Job> queue_;
   std::filesystem::path running_;
+  Effect running_effect_ = Effect::writes;
   bool busy_ = false, stop_ = false;
   std::exception_ptr error_;
   std::atomic<bool> failed_{false};

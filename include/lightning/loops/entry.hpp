@@ -59,7 +59,9 @@ struct Entry {
       Attach attach(t, model, stage);
       connectors::Data<T>(t).prepare(stage, dm);
       auto&& loader = make_loader();
-      return body(loader);
+      auto result = body(loader);
+      t.checkpoint_io_.teardown();  // saved in any hook of the stage: durable before it returns
+      return result;
     }();
     if constexpr (!std::is_same_v<DM, connectors::NoDataModule>) connectors::Data<T>::teardown(*dm, stage);
     return out;
@@ -72,9 +74,9 @@ struct Entry {
     try {
       body();
     } catch (const std::exception& e) {
-      finish_checkpoint_writes(t);
       t.strategy_.on_exception(e);
       t.template hook<hooks::on_exception>(e);
+      finish_checkpoint_writes(t);  // after on_exception, which may save one more
       connectors::Logging<T>(t).finalize("failed");
       throw;
     }
@@ -87,6 +89,8 @@ struct Entry {
       t.checkpoint_io_.teardown();
     } catch (const std::exception& e) {
       std::fprintf(stderr, "lightning: a checkpoint write failed too: %s\n", e.what());
+    } catch (...) {
+      std::fprintf(stderr, "lightning: a checkpoint write failed too (not a std::exception)\n");
     }
   }
 };

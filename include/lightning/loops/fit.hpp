@@ -118,6 +118,7 @@ class FitLoop {
     t_.checkpoint_io_.teardown();  // on_fit_end may read the checkpoints
     t_.template hook<hooks::on_fit_end>();
     t_.template hook<hooks::teardown>(stage);
+    t_.checkpoint_io_.teardown();  // and what on_fit_end or teardown saved
     logging.finalize("success");
   }
 

@@ -84,6 +84,9 @@ class TrainingEpochLoop {
   /// on_train_batch_start asked to end the epoch.
   template <class B>
   bool run_batch(B& batch, int64_t batch_idx, bool is_last, bool& stepped) {
+    // A background checkpoint write that failed stops the run before this
+    // batch, not inside one (with several processes writes are synchronous).
+    t_.checkpoint_io_.check();
     t_.template callback_hook<hooks::on_train_batch_start>(batch, batch_idx);
     if constexpr (hooks::on_train_batch_start::check_module<typename T::model_type, B&, int64_t&>()) {
       t_.enter(lightning::detail::Fx::on_train_batch_start);
@@ -113,7 +116,6 @@ class TrainingEpochLoop {
     // A stop asked for on one rank stops every rank at this batch (a rank
     // leaving alone would leave the others waiting in a collective).
     t_.should_stop = t_.strategy_.reduce_boolean_decision(t_.should_stop, /*all=*/false);
-    t_.checkpoint_io_.check();  // a background checkpoint write that failed stops the run here
     // The step row before validation's, as Lightning writes them (a batch
     // resumed from a checkpoint taken in its validation wrote it already).
     if constexpr (T::loggers_type::size > 0)
