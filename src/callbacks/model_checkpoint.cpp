@@ -159,6 +159,145 @@ std::string ModelCheckpoint::format_name(std::string filename, const Lookup& met
   return detail::py_format_fields(filename, metrics);
 }
 
+void ModelCheckpoint::save_now(const Host& h) {
+  const auto candidates = monitor_candidates(h);
+  save_topk_checkpoint(h, candidates);
+  save_last_checkpoint(h, candidates);
+}
+
+void ModelCheckpoint::save_at_epoch_end(const Host& h) {
+  const auto candidates = monitor_candidates(h);
+  if (every_n_epochs_ >= 1 && (h.current_epoch + 1) % every_n_epochs_ == 0) save_topk_checkpoint(h, candidates);
+  save_last_checkpoint(h, candidates);
+}
+
+ModelCheckpoint::Candidates ModelCheckpoint::monitor_candidates(const Host& h) {
+  Candidates c;
+  for (const auto& [k, v] : *h.callback_metrics) c.items.emplace_back(k, v);
+  // A logged "epoch"/"step" (a float) is cast to int, else the trainer's counters.
+  const auto* epoch = c.find("epoch");
+  c.set("epoch", epoch ? epoch->to(torch::kInt) : torch::scalar_tensor(h.current_epoch, torch::kLong));
+  const auto* step = c.find("step");
+  c.set("step", step ? step->to(torch::kInt) : torch::scalar_tensor(h.global_step, torch::kLong));
+  return c;
+}
+
+void ModelCheckpoint::save_topk_checkpoint(const Host& h, const Candidates& c) {
+  if (opts_.save_top_k == 0) return;
+  if (opts_.monitor.empty()) return save_none_monitor_checkpoint(h, c);
+  if (!c.find(opts_.monitor)) {
+    const std::string m = "`ModelCheckpoint(monitor=" + detail::py_str_repr(opts_.monitor) +
+                          ")` could not find the monitored key in the returned metrics: " +
+                          detail::py_str_list_repr(c.keys()) + ". HINT: Did you call `log(\"" + opts_.monitor +
+                          "\", value)` in the `LightningModule`?";
+    if (val_has_run_) throw std::runtime_error(m);
+    if (warned_.insert(m).second && h.is_global_zero) warn(m);
+  }
+  save_monitor_checkpoint(h, c);
+}
+
+void ModelCheckpoint::save_monitor_checkpoint(const Host& h, const Candidates& c) {
+  std::optional<double> current;
+  if (const auto* t = c.find(opts_.monitor)) current = t->item<double>();
+  if (check_monitor_top_k(h, current)) {
+    update_best_and_save(*current, h, c);
+  } else if (opts_.verbose) {
+    info(h, "Epoch " + detail::py_format_number(c.number("epoch"), "d") + ", global step " +
+                detail::py_format_number(c.number("step"), "d") + ": " + detail::py_str_repr(opts_.monitor) +
+                " was not in top " + std::to_string(opts_.save_top_k));
+  }
+}
+
+bool ModelCheckpoint::check_monitor_top_k(const Host& h, const std::optional<double>& current) const {
+  if (!current) return false;
+  if (opts_.save_top_k == -1) return true;
+  if (static_cast<int64_t>(best_k_.size()) < opts_.save_top_k) return true;
+  double kth = 0;
+  bool found = false;
+  for (const auto& [p, s] : best_k_)
+    if (p == kth_best_model_path_) kth = s, found = true;
+  if (!found)
+    throw std::logic_error("ModelCheckpoint: kth_best_model_path '" + kth_best_model_path_ +
+                           "' is not among the kept checkpoints");
+  const bool better = opts_.mode == Mode::min ? *current < kth : *current > kth;
+  return h.all_ranks(h.trainer, better);
+}
+
+void ModelCheckpoint::update_best_and_save(double current, const Host& h, const Candidates& c) {
+  const int64_t k = opts_.save_top_k == -1 ? static_cast<int64_t>(best_k_.size()) + 1 : opts_.save_top_k;
+  std::optional<std::string> del_filepath;
+  if (static_cast<int64_t>(best_k_.size()) == k && k > 0) {
+    del_filepath = kth_best_model_path_;
+    std::erase_if(best_k_, [&](const auto& e) { return e.first == *del_filepath; });
+  }
+  if (std::isnan(current)) current = opts_.mode == Mode::min ? inf() : -inf();  // never keep NaN
+
+  const std::string filepath =
+      interpolated_filepath(c, del_filepath, [&](const std::string& p) { return h.exists(h.trainer, p); });
+  current_score_ = current;
+  insert_or_assign(filepath, current);
+
+  // Ties: Python's max()/min() return the first inserted.
+  auto pick = [&](bool want_max) {
+    const std::pair<std::string, double>* best = &best_k_.front();
+    for (const auto& e : best_k_)
+      if (want_max ? e.second > best->second : e.second < best->second) best = &e;
+    return *best;
+  };
+  if (static_cast<int64_t>(best_k_.size()) == k) {
+    std::tie(kth_best_model_path_, kth_value_) = pick(opts_.mode == Mode::min);
+  }
+  std::tie(best_model_path_, best_model_score_) = pick(opts_.mode != Mode::min);
+
+  if (opts_.verbose)
+    info(h, "Epoch " + detail::py_format_number(c.number("epoch"), "d") + ", global step " +
+                detail::py_format_number(c.number("step"), "d") + ": " + detail::py_str_repr(opts_.monitor) +
+                " reached " + detail::py_format_float(current, "0.5f") + " (best " +
+                detail::py_format_float(*best_model_score_, "0.5f") + "), saving model to " +
+                detail::py_str_repr(filepath) + " as top " + std::to_string(k));
+  save_checkpoint(h, filepath);
+  if (del_filepath) remove_checkpoint(h, *del_filepath, filepath);
+}
+
+void ModelCheckpoint::save_none_monitor_checkpoint(const Host& h, const Candidates& c) {
+  const std::string filepath =
+      interpolated_filepath(c, best_model_path_, [&](const std::string& p) { return h.exists(h.trainer, p); });
+  // Set before saving: it is part of the saved state.
+  const std::string previous = std::exchange(best_model_path_, filepath);
+  save_checkpoint(h, filepath);
+  if (opts_.save_top_k == 1 && !previous.empty()) remove_checkpoint(h, previous, filepath);
+}
+
+void ModelCheckpoint::save_last_checkpoint(const Host& h, const Candidates& c) {
+  if (!opts_.save_last.value_or(false)) return;
+  std::string filepath = checkpoint_path(lookup(c), CHECKPOINT_NAME_LAST, std::nullopt);
+  if (opts_.enable_version_counter) {
+    int64_t ver = STARTING_VERSION;
+    while (h.exists(h.trainer, filepath) && filepath != last_model_path_)
+      filepath = checkpoint_path(lookup(c), CHECKPOINT_NAME_LAST, ver++);
+  }
+  const std::string previous = std::exchange(last_model_path_, filepath);
+  save_checkpoint(h, filepath);
+  if (!previous.empty()) remove_checkpoint(h, previous, filepath);
+}
+
+void ModelCheckpoint::save_checkpoint(const Host& h, const std::string& filepath) {
+  h.save(h.trainer, filepath, opts_.save_weights_only);
+  last_global_step_saved_ = h.global_step;
+  last_checkpoint_saved_ = filepath;
+}
+
+void ModelCheckpoint::remove_checkpoint(const Host& h, const std::string& previous, const std::string& current) const {
+  if (!h.is_global_zero) return;
+  h.remove(h.trainer, previous, [previous, current, resumed = h.resumed_from, dir = dirpath_] {
+    return may_remove(previous, current, resumed, dir);
+  });
+}
+
+void ModelCheckpoint::info(const Host& h, const std::string& m) {
+  if (h.is_global_zero) std::fprintf(stderr, "%s\n", m.c_str());
+}
+
 bool ModelCheckpoint::file_exists(const std::string& path) {
   std::error_code ec;
   return std::filesystem::exists(path, ec);

@@ -134,21 +134,19 @@ class ModelCheckpoint {
     if (time_interval_set()) skip_time = trainer.strategy().reduce_boolean_decision(skip_time, /*all=*/true);
     if (skip_batch && skip_time) return;
     if (!skip_time) last_time_checked_ = now;
-    auto candidates = monitor_candidates(trainer);
-    save_topk_checkpoint(trainer, candidates);
-    save_last_checkpoint(trainer, candidates);
+    save_now(host(trainer));
   }
 
   template <class T, class M>
   void on_train_epoch_end(T& trainer, M&) {
     if (skip_saving(trainer) || !save_on_train_epoch_end(trainer)) return;
-    save_at_epoch_end(trainer);
+    save_at_epoch_end(host(trainer));
   }
 
   template <class T, class M>
   void on_validation_end(T& trainer, M&) {
     if (skip_saving(trainer) || save_on_train_epoch_end(trainer)) return;
-    save_at_epoch_end(trainer);
+    save_at_epoch_end(host(trainer));
   }
 
   // A monitored key that is missing is an error only once validation has
@@ -252,130 +250,58 @@ class ModelCheckpoint {
     return v.is_count() ? v.count() == 1 : v.fraction() == 1.0;  // Python: 1 == 1.0
   }
 
-  template <class T>
-  void save_at_epoch_end(T& trainer) {
-    auto candidates = monitor_candidates(trainer);
-    if (every_n_epochs_ >= 1 && (trainer.current_epoch() + 1) % every_n_epochs_ == 0)
-      save_topk_checkpoint(trainer, candidates);
-    save_last_checkpoint(trainer, candidates);
-  }
+  /// What the saving logic asks of the Trainer, type-erased: the logic below
+  /// is compiled once into the library instead of once per Trainer type.
+  struct Host {
+    void* trainer;
+    const std::map<std::string, torch::Tensor>* callback_metrics;
+    int64_t current_epoch, global_step;
+    bool is_global_zero;
+    std::filesystem::path resumed_from;  // trainer.ckpt_path()
+    bool (*all_ranks)(void*, bool);      // strategy().reduce_boolean_decision(b, /*all=*/true)
+    bool (*exists)(void*, const std::string&);
+    void (*save)(void*, const std::string&, bool weights_only);
+    /// Removes the file through the checkpoint IO when the guard allows it then.
+    void (*remove)(void*, const std::string&, std::function<bool()> only_if);
+  };
 
   template <class T>
-  static Candidates monitor_candidates(T& trainer) {
-    Candidates c;
-    for (const auto& [k, v] : trainer.callback_metrics()) c.items.emplace_back(k, v);
-    // A logged "epoch"/"step" (a float) is cast to int, else the trainer's counters.
-    const auto* epoch = c.find("epoch");
-    c.set("epoch", epoch ? epoch->to(torch::kInt) : torch::scalar_tensor(trainer.current_epoch(), torch::kLong));
-    const auto* step = c.find("step");
-    c.set("step", step ? step->to(torch::kInt) : torch::scalar_tensor(trainer.global_step(), torch::kLong));
-    return c;
+  static Host host(T& trainer) {
+    if constexpr (!requires { trainer.save_checkpoint(std::string(), true); })
+      static_assert(detail::checkpoint_always_false<T>,
+                    "lightning: ModelCheckpoint needs trainer.save_checkpoint(path, weights_only)");
+    return Host{
+        &trainer,
+        &trainer.callback_metrics(),
+        trainer.current_epoch(),
+        trainer.global_step(),
+        trainer.is_global_zero(),
+        std::filesystem::path(trainer.ckpt_path()),
+        [](void* t, bool b) -> bool { return static_cast<T*>(t)->strategy().reduce_boolean_decision(b, true); },
+        [](void* t, const std::string& p) -> bool { return file_exists(*static_cast<T*>(t), p); },
+        [](void* t, const std::string& p, bool weights_only) { static_cast<T*>(t)->save_checkpoint(p, weights_only); },
+        [](void* t, const std::string& p, std::function<bool()> only_if) {
+          auto& trainer = *static_cast<T*>(t);
+          if constexpr (requires { trainer.checkpoint_io().remove_checkpoint(p, only_if); }) {
+            trainer.checkpoint_io().remove_checkpoint(p, std::move(only_if));
+          } else if (only_if()) {
+            std::error_code ec;
+            std::filesystem::remove(p, ec);
+          }
+        }};
   }
 
-  template <class T>
-  void save_topk_checkpoint(T& trainer, const Candidates& c) {
-    if (opts_.save_top_k == 0) return;
-    if (opts_.monitor.empty()) return save_none_monitor_checkpoint(trainer, c);
-    if (!c.find(opts_.monitor)) {
-      const std::string m = "`ModelCheckpoint(monitor=" + detail::py_str_repr(opts_.monitor) +
-                            ")` could not find the monitored key in the returned metrics: " +
-                            detail::py_str_list_repr(c.keys()) + ". HINT: Did you call `log(\"" + opts_.monitor +
-                            "\", value)` in the `LightningModule`?";
-      if (val_has_run_) throw std::runtime_error(m);
-      if (warned_.insert(m).second && trainer.is_global_zero()) warn(m);
-    }
-    save_monitor_checkpoint(trainer, c);
-  }
-
-  template <class T>
-  void save_monitor_checkpoint(T& trainer, const Candidates& c) {
-    std::optional<double> current;
-    if (const auto* t = c.find(opts_.monitor)) current = t->template item<double>();
-    if (check_monitor_top_k(trainer, current)) {
-      update_best_and_save(*current, trainer, c);
-    } else if (opts_.verbose) {
-      info(trainer, "Epoch " + detail::py_format_number(c.number("epoch"), "d") + ", global step " +
-                        detail::py_format_number(c.number("step"), "d") + ": " + detail::py_str_repr(opts_.monitor) +
-                        " was not in top " + std::to_string(opts_.save_top_k));
-    }
-  }
-
+  /// A trigger fired mid-epoch: top-k and last.
+  void save_now(const Host& h);
+  void save_at_epoch_end(const Host& h);
+  static Candidates monitor_candidates(const Host& h);
+  void save_topk_checkpoint(const Host& h, const Candidates& c);
+  void save_monitor_checkpoint(const Host& h, const Candidates& c);
   /// Better than the worst kept one (strictly), or fewer than k kept.
-  template <class T>
-  bool check_monitor_top_k(T& trainer, const std::optional<double>& current) const {
-    if (!current) return false;
-    if (opts_.save_top_k == -1) return true;
-    if (static_cast<int64_t>(best_k_.size()) < opts_.save_top_k) return true;
-    double kth = 0;
-    bool found = false;
-    for (const auto& [p, s] : best_k_)
-      if (p == kth_best_model_path_) kth = s, found = true;
-    if (!found) throw std::logic_error("ModelCheckpoint: kth_best_model_path '" + kth_best_model_path_ + "' is not among the kept checkpoints");
-    bool better = opts_.mode == Mode::min ? *current < kth : *current > kth;
-    better = trainer.strategy().reduce_boolean_decision(better, true);
-    return better;
-  }
-
-  template <class T>
-  void update_best_and_save(double current, T& trainer, const Candidates& c) {
-    const int64_t k = opts_.save_top_k == -1 ? static_cast<int64_t>(best_k_.size()) + 1 : opts_.save_top_k;
-    std::optional<std::string> del_filepath;
-    if (static_cast<int64_t>(best_k_.size()) == k && k > 0) {
-      del_filepath = kth_best_model_path_;
-      std::erase_if(best_k_, [&](const auto& e) { return e.first == *del_filepath; });
-    }
-    if (std::isnan(current)) current = opts_.mode == Mode::min ? inf() : -inf();  // never keep NaN
-
-    const std::string filepath =
-        interpolated_filepath(c, del_filepath, [&](const std::string& p) { return file_exists(trainer, p); });
-    current_score_ = current;
-    insert_or_assign(filepath, current);
-
-    // Ties: Python's max()/min() return the first inserted.
-    auto pick = [&](bool want_max) {
-      const std::pair<std::string, double>* best = &best_k_.front();
-      for (const auto& e : best_k_)
-        if (want_max ? e.second > best->second : e.second < best->second) best = &e;
-      return *best;
-    };
-    if (static_cast<int64_t>(best_k_.size()) == k) {
-      std::tie(kth_best_model_path_, kth_value_) = pick(opts_.mode == Mode::min);
-    }
-    std::tie(best_model_path_, best_model_score_) = pick(opts_.mode != Mode::min);
-
-    if (opts_.verbose)
-      info(trainer, "Epoch " + detail::py_format_number(c.number("epoch"), "d") + ", global step " +
-                        detail::py_format_number(c.number("step"), "d") + ": " + detail::py_str_repr(opts_.monitor) +
-                        " reached " + detail::py_format_float(current, "0.5f") + " (best " +
-                        detail::py_format_float(*best_model_score_, "0.5f") + "), saving model to " +
-                        detail::py_str_repr(filepath) + " as top " + std::to_string(k));
-    save_checkpoint(trainer, filepath);
-    if (del_filepath) remove_checkpoint(trainer, *del_filepath, filepath);
-  }
-
-  template <class T>
-  void save_none_monitor_checkpoint(T& trainer, const Candidates& c) {
-    const std::string filepath =
-        interpolated_filepath(c, best_model_path_, [&](const std::string& p) { return file_exists(trainer, p); });
-    // Set before saving: it is part of the saved state.
-    const std::string previous = std::exchange(best_model_path_, filepath);
-    save_checkpoint(trainer, filepath);
-    if (opts_.save_top_k == 1 && !previous.empty()) remove_checkpoint(trainer, previous, filepath);
-  }
-
-  template <class T>
-  void save_last_checkpoint(T& trainer, const Candidates& c) {
-    if (!opts_.save_last.value_or(false)) return;
-    std::string filepath = checkpoint_path(lookup(c), CHECKPOINT_NAME_LAST, std::nullopt);
-    if (opts_.enable_version_counter) {
-      int64_t ver = STARTING_VERSION;
-      while (file_exists(trainer, filepath) && filepath != last_model_path_)
-        filepath = checkpoint_path(lookup(c), CHECKPOINT_NAME_LAST, ver++);
-    }
-    const std::string previous = std::exchange(last_model_path_, filepath);
-    save_checkpoint(trainer, filepath);
-    if (!previous.empty()) remove_checkpoint(trainer, previous, filepath);
-  }
+  bool check_monitor_top_k(const Host& h, const std::optional<double>& current) const;
+  void update_best_and_save(double current, const Host& h, const Candidates& c);
+  void save_none_monitor_checkpoint(const Host& h, const Candidates& c);
+  void save_last_checkpoint(const Host& h, const Candidates& c);
 
   /// The formatted name, with "-v1", "-v2"... while another file has it
   /// (the one about to be replaced excepted).
@@ -400,35 +326,14 @@ class ModelCheckpoint {
   }
   static bool file_exists(const std::string& path);
 
-  template <class T>
-  void save_checkpoint(T& trainer, const std::string& filepath) {
-    // Every rank calls it, as in Lightning: the Trainer writes on global
-    // rank 0 only and synchronizes the others; the bookkeeping stays the same everywhere.
-    if constexpr (requires { trainer.save_checkpoint(filepath, opts_.save_weights_only); })
-      trainer.save_checkpoint(filepath, opts_.save_weights_only);
-    else
-      static_assert(detail::checkpoint_always_false<T>,
-                    "lightning: ModelCheckpoint needs trainer.save_checkpoint(path, weights_only)");
-    last_global_step_saved_ = trainer.global_step();
-    last_checkpoint_saved_ = filepath;
-  }
+  /// Every rank calls it, as in Lightning: the Trainer writes on global
+  /// rank 0 only and synchronizes the others; the bookkeeping stays the same everywhere.
+  void save_checkpoint(const Host& h, const std::string& filepath);
 
   /// Removes `previous`, replaced by `current`, through the trainer's
   /// checkpoint IO (after `current` is durable, with the asynchronous one),
   /// on rank 0. Only if may_remove() allows it when the removal runs.
-  template <class T>
-  void remove_checkpoint(T& trainer, const std::string& previous, const std::string& current) const {
-    if (!trainer.is_global_zero()) return;
-    auto only_if = [previous, current, resumed = std::filesystem::path(trainer.ckpt_path()), dir = dirpath_] {
-      return may_remove(previous, current, resumed, dir);
-    };
-    if constexpr (requires { trainer.checkpoint_io().remove_checkpoint(previous, only_if); }) {
-      trainer.checkpoint_io().remove_checkpoint(previous, only_if);
-    } else if (only_if()) {
-      std::error_code ec;
-      std::filesystem::remove(previous, ec);
-    }
-  }
+  void remove_checkpoint(const Host& h, const std::string& previous, const std::string& current) const;
   /// Not the file just written, not the one training resumed from, and only
   /// a checkpoint file inside `dirpath`: paths restored from a checkpoint are
   /// file content, so a path must name a regular file (not a link, not a
@@ -443,10 +348,7 @@ class ModelCheckpoint {
 
   static void warn(const std::string& m);
 
-  template <class T>
-  static void info(T& trainer, const std::string& m) {
-    if (trainer.is_global_zero()) std::fprintf(stderr, "%s\n", m.c_str());
-  }
+  static void info(const Host& h, const std::string& m);
 
   Options opts_;
   int64_t every_n_epochs_ = 1, every_n_train_steps_ = 0;
