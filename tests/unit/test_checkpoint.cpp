@@ -19,17 +19,6 @@ using namespace test;
 namespace F = torch::nn::functional;
 namespace ck = L::checkpoint;
 
-struct TmpDir {
-  std::filesystem::path path;
-  TmpDir() {
-    static int n = 0;
-    path = std::filesystem::temp_directory_path() / ("lightning_ckpt_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TmpDir() { std::filesystem::remove_all(path); }
-};
-
 struct NetParams {
   int64_t hidden = 8;
   double lr = 0.05;

@@ -9,24 +9,13 @@
 #include <future>
 #include <thread>
 
+#include "paths.hpp"
 #include "recorder.hpp"
 
 namespace {
 using namespace test;
 namespace F = torch::nn::functional;
 namespace ck = L::checkpoint;
-
-struct IoDir {
-  std::filesystem::path path;
-  IoDir() {
-    static int n = 0;
-    path = std::filesystem::temp_directory_path() /
-           ("lightning_io_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~IoDir() { std::filesystem::remove_all(path); }
-};
 
 std::string bytes_of(const std::filesystem::path& p) {
   std::ifstream f(p, std::ios::binary);
@@ -67,7 +56,7 @@ struct FitEndProbe {
 }  // namespace
 
 TEST_CASE("AsyncCheckpointIO writes the state as it was when the checkpoint was taken") {
-  IoDir dir;
+  TmpDir dir;
   auto w = torch::arange(6, torch::kFloat).reshape({2, 3});
   ck::Dict d = ck::make_dict();
   d.insert("w", w);
@@ -82,7 +71,7 @@ TEST_CASE("AsyncCheckpointIO writes the state as it was when the checkpoint was 
 }
 
 TEST_CASE("AsyncCheckpointIO and TorchCheckpointIO write the same bytes") {
-  IoDir dir;
+  TmpDir dir;
   torch::manual_seed(3);
   ck::Dict d = ck::make_dict();
   d.insert("weight", torch::randn({4, 5}));
@@ -99,7 +88,7 @@ TEST_CASE("AsyncCheckpointIO and TorchCheckpointIO write the same bytes") {
 }
 
 TEST_CASE("a removal queued after a write runs only once the write is done, and never after a failed one") {
-  IoDir dir;
+  TmpDir dir;
   ck::Dict d = ck::make_dict();
   d.insert("x", torch::ones({2}));
   const auto old_ckpt = dir.path / "old.ckpt";
@@ -154,7 +143,7 @@ TEST_CASE("jobs queued behind a failed one are dropped, and the error says so") 
 }
 
 TEST_CASE("AsyncCheckpointIO::exists answers as the disk will be once the queue has run") {
-  IoDir dir;
+  TmpDir dir;
   ck::Dict d = ck::make_dict();
   d.insert("x", torch::ones({2}));
   L::AsyncCheckpointIO io;
@@ -204,7 +193,7 @@ TEST_CASE("the writer's queue is bounded: a save waits while max_pending snapsho
 }
 
 TEST_CASE("fit with the default asynchronous checkpoints: durable before on_fit_end, top-k kept exact") {
-  IoDir dir;
+  TmpDir dir;
   std::vector<std::string> seen;
   Lin m;
   L::Trainer<Lin, L::Callbacks<FitEndProbe>> t(
@@ -240,7 +229,7 @@ struct Sabotage {
 };
 
 TEST_CASE("a background checkpoint write that fails stops fit and keeps the checkpoints written before") {
-  IoDir dir;
+  TmpDir dir;
   const auto ckpts = dir.path / "ckpts";
   Lin m;
   L::Trainer<Lin, L::Callbacks<Sabotage>> t({.max_epochs = 6, .enable_progress_bar = false,
@@ -259,7 +248,7 @@ TEST_CASE("a background checkpoint write that fails stops fit and keeps the chec
 }
 
 TEST_CASE("save_checkpoint outside fit is durable when it returns; TorchCheckpointIO is a policy") {
-  IoDir dir;
+  TmpDir dir;
   Lin m;
   L::Trainer<Lin, L::TorchCheckpointIO> sync({.max_epochs = 1, .enable_progress_bar = false,
                                               .enable_model_summary = false, .default_root_dir = dir.path});

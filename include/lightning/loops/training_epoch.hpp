@@ -193,7 +193,6 @@ class TrainingEpochLoop {
     connectors::Logging<T>(t_).log_epoch(t_.train_results_);
     // A stop asked for on one rank (the module, a callback) stops them all.
     t_.should_stop = t_.strategy_.reduce_boolean_decision(t_.should_stop, /*all=*/false);
-    t_.checkpoint_io_.check();  // a background checkpoint write that failed stops the run here
   }
 
   /// With several processes and no known length, ranks agree whether
