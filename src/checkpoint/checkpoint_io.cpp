@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "lightning/checkpoint/file.hpp"
+#include "lightning/checkpoint/snapshot.hpp"
 
 namespace lightning {
 

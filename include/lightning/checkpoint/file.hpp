@@ -56,17 +56,8 @@ inline Dict read(const std::filesystem::path& path) { return read_checkpoint(pat
 void write_value(const std::filesystem::path& path, const c10::IValue& value,
                  const std::function<void()>& before_rename = {});
 
-/// A copy of `value` that later changes to the training state cannot
-/// reach: every CPU tensor's memory copied once per storage (views and tied
-/// weights still share it, as write_value stores them), a device tensor
-/// copied to the host on its own (as write_value does), every container
-/// copied. What write_value would refuse (an undefined or sparse tensor, an
-/// unsupported type) is refused here, at once.
-/// What an asynchronous checkpoint write serializes on its own thread.
-c10::IValue snapshot(const c10::IValue& value);
-/// snapshot() of a value handed over (moved in): its containers that
-/// nothing else references are reused, not copied (tensors are still copied).
-c10::IValue snapshot_consuming(c10::IValue value);
+/// Whether write_value stores tensors of this dtype.
+bool storable_dtype(c10::ScalarType t);
 
 /// The metadata dict of `ckpt`, created if missing.
 Dict meta(Dict& ckpt);
