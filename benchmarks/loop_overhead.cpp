@@ -267,6 +267,8 @@ void breakdown(const Args& a) {
   std::vector<L::Batch> long_epoch;
   for (int i = 0; i < 100; ++i) long_epoch.insert(long_epoch.end(), all.begin(), all.end());
   std::vector<double> over_hand, over_bare, over_bare_logging;
+  time_hand<Regression>(all, 1);  // warm-up of the two variants the shapes above did not run
+  time_bare<RegressionLogged>(all, 1);
   for (int r = 0; r < a.repeats; ++r) {
     const double h = time_hand<Regression>(long_epoch, 1);
     const double b = time_bare<Regression>(long_epoch, 1);

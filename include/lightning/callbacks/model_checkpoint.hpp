@@ -267,28 +267,31 @@ class ModelCheckpoint {
 
   template <class T>
   static Host host(T& trainer) {
-    if constexpr (!requires { trainer.save_checkpoint(std::string(), true); })
+    if constexpr (!requires { trainer.save_checkpoint(std::string(), true); }) {
       static_assert(detail::checkpoint_always_false<T>,
                     "lightning: ModelCheckpoint needs trainer.save_checkpoint(path, weights_only)");
-    return Host{
-        &trainer,
-        &trainer.callback_metrics(),
-        trainer.current_epoch(),
-        trainer.global_step(),
-        trainer.is_global_zero(),
-        std::filesystem::path(trainer.ckpt_path()),
-        [](void* t, bool b) -> bool { return static_cast<T*>(t)->strategy().reduce_boolean_decision(b, true); },
-        [](void* t, const std::string& p) -> bool { return file_exists(*static_cast<T*>(t), p); },
-        [](void* t, const std::string& p, bool weights_only) { static_cast<T*>(t)->save_checkpoint(p, weights_only); },
-        [](void* t, const std::string& p, std::function<bool()> only_if) {
-          auto& trainer = *static_cast<T*>(t);
-          if constexpr (requires { trainer.checkpoint_io().remove_checkpoint(p, only_if); }) {
-            trainer.checkpoint_io().remove_checkpoint(p, std::move(only_if));
-          } else if (only_if()) {
-            std::error_code ec;
-            std::filesystem::remove(p, ec);
-          }
-        }};
+      return Host{};
+    } else {
+      return Host{
+          &trainer,
+          &trainer.callback_metrics(),
+          trainer.current_epoch(),
+          trainer.global_step(),
+          trainer.is_global_zero(),
+          std::filesystem::path(trainer.ckpt_path()),
+          [](void* t, bool b) -> bool { return static_cast<T*>(t)->strategy().reduce_boolean_decision(b, true); },
+          [](void* t, const std::string& p) -> bool { return file_exists(*static_cast<T*>(t), p); },
+          [](void* t, const std::string& p, bool weights_only) { static_cast<T*>(t)->save_checkpoint(p, weights_only); },
+          [](void* t, const std::string& p, std::function<bool()> only_if) {
+            auto& trainer = *static_cast<T*>(t);
+            if constexpr (requires { trainer.checkpoint_io().remove_checkpoint(p, only_if); }) {
+              trainer.checkpoint_io().remove_checkpoint(p, std::move(only_if));
+            } else if (only_if()) {
+              std::error_code ec;
+              std::filesystem::remove(p, ec);
+            }
+          }};
+    }
   }
 
   /// A trigger fired mid-epoch: top-k and last.

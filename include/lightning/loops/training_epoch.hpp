@@ -193,6 +193,9 @@ class TrainingEpochLoop {
     connectors::Logging<T>(t_).log_epoch(t_.train_results_);
     // A stop asked for on one rank (the module, a callback) stops them all.
     t_.should_stop = t_.strategy_.reduce_boolean_decision(t_.should_stop, /*all=*/false);
+    // An earlier background checkpoint write that failed stops the run here,
+    // before the next epoch's hooks (the next batch's check would come after them).
+    t_.checkpoint_io_.check();
   }
 
   /// With several processes and no known length, ranks agree whether
