@@ -39,25 +39,27 @@ void BackgroundWriter::loop() {
     if (queue_.empty()) return;  // stop_, and everything done
     Job job = std::move(queue_.front());
     queue_.pop_front();
+    if (job.effect == Effect::writes) --pending_writes_;
     running_ = job.path;
     running_effect_ = job.effect;
     busy_ = true;
     lock.unlock();
-    has_room_.notify_one();
+    has_room_.notify_all();  // a waiting write and a waiting removal wait for different room
     std::exception_ptr err;
     try {
       job.run();
     } catch (...) {
       err = std::current_exception();
     }
-    job = {};  // the snapshot it held is freed outside the lock
     lock.lock();
+    finished_.push_back(std::move(job));  // freed by the thread that submitted it
     busy_ = false;
     running_.clear();
     if (err) {
       std::size_t writes = 0, removals = 0;
       for (const auto& j : queue_) ++(j.effect == Effect::writes ? writes : removals);
       queue_.clear();
+      pending_writes_ = 0;
       error_ = err;  // as thrown (a CheckpointError stays one), unless there is more to say
       if (writes + removals > 0) {
         try {
@@ -74,18 +76,27 @@ void BackgroundWriter::loop() {
     }
     if (queue_.empty()) idle_.notify_all();
     if (err) has_room_.notify_all();  // every waiting submit() sees the error
-    else has_room_.notify_one();
   }
 }
 
+void BackgroundWriter::release_finished() {
+  std::vector<Job> done;
+  {
+    std::lock_guard lock(m_);
+    done.swap(finished_);
+  }
+}  // destroyed here, outside the lock
+
 void BackgroundWriter::submit(std::filesystem::path path, std::function<void()> job, Effect effect) {
+  release_finished();
   std::unique_lock lock(m_);
-  has_room_.wait(lock, [&] { return queue_.size() < max_pending_ || error_; });
+  has_room_.wait(lock, [&] { return has_room(effect) || error_; });
   if (error_) {
     lock.unlock();
     rethrow();
   }
   queue_.push_back({std::move(path), std::move(job), effect});
+  if (effect == Effect::writes) ++pending_writes_;
   lock.unlock();
   has_work_.notify_one();
 }
@@ -93,7 +104,10 @@ void BackgroundWriter::submit(std::filesystem::path path, std::function<void()> 
 void BackgroundWriter::wait() {
   std::unique_lock lock(m_);
   idle_.wait(lock, [&] { return queue_.empty() && !busy_; });
+  std::vector<Job> done;
+  done.swap(finished_);
   lock.unlock();
+  done.clear();
   rethrow_if_failed();
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <future>
+#include <memory>
 #include <thread>
 
 #include "paths.hpp"
@@ -190,6 +191,57 @@ TEST_CASE("the writer's queue is bounded: a save waits while max_pending snapsho
   CHECK(third_queued.load());
   CHECK(ran.load() == 3);
   CHECK(!writer.pending("c"));
+}
+
+TEST_CASE("a removal does not wait for room behind a waiting write, and runs after it") {
+  L::detail::BackgroundWriter writer(1);
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  std::promise<void> started;
+  std::vector<std::string> order;  // written by the writer thread only
+  writer.submit("a", [gate, &started, &order] {
+    started.set_value();
+    gate.wait();
+    order.push_back("write a");
+  });
+  started.get_future().wait();
+  writer.submit("b", [&order] { order.push_back("write b"); });  // the one write that may wait
+  // A save then the removal of the file it replaces: the removal holds no
+  // snapshot, so it queues at once instead of waiting for the writer.
+  std::atomic<bool> removal_queued{false};
+  std::thread t([&] {
+    writer.submit("old", [&order] { order.push_back("remove old"); }, L::detail::BackgroundWriter::Effect::removes);
+    removal_queued = true;
+  });
+  for (int i = 0; i < 200 && !removal_queued.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(removal_queued.load());
+  CHECK(writer.last_pending("old") == L::detail::BackgroundWriter::Effect::removes);
+  release.set_value();
+  t.join();
+  writer.wait();
+  CHECK(order == std::vector<std::string>{"write a", "write b", "remove old"});
+}
+
+TEST_CASE("a finished job is destroyed by the thread that submits or waits, not by the writer") {
+  // What a job holds (a snapshot) is freed where it was allocated.
+  struct Witness {
+    std::shared_ptr<std::thread::id> destroyed_on = std::make_shared<std::thread::id>();
+    bool live = true;
+    Witness() = default;
+    Witness(const Witness& o) = default;
+    Witness(Witness&& o) noexcept : destroyed_on(o.destroyed_on) { o.live = false; }
+    ~Witness() {
+      if (live) *destroyed_on = std::this_thread::get_id();
+    }
+  };
+  L::detail::BackgroundWriter writer(1);
+  Witness w;
+  const auto destroyed_on = w.destroyed_on;
+  std::thread::id ran_on;
+  writer.submit("a", [w = std::move(w), &ran_on] { ran_on = std::this_thread::get_id(); });
+  writer.wait();
+  CHECK(ran_on != std::this_thread::get_id());  // it ran on the writer thread
+  CHECK(*destroyed_on == std::this_thread::get_id());
 }
 
 TEST_CASE("fit with the default asynchronous checkpoints: durable before on_fit_end, top-k kept exact") {
