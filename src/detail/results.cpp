@@ -111,41 +111,49 @@ void ResultCollection::throw_not_scalar(std::string_view name, const torch::Tens
 ResultEntry& ResultCollection::entry(Fx fx, uint64_t call_id, std::string_view name, const LogOptions& opts) {
   auto rule = fx_log_rule(fx);
   if (!rule) throw std::logic_error("You can't `log()` inside `" + std::string(fx_name(fx)) + "`.");
-  ResultEntry fresh;
-  fresh.fx = fx;
-  fresh.on_step = opts.on_step.value_or(rule->default_on_step);
-  fresh.on_epoch = opts.on_epoch.value_or(rule->default_on_epoch);
-  fresh.prog_bar = opts.prog_bar;
-  fresh.logger = opts.logger;
-  fresh.reduce = opts.reduce_fx;
-  fresh.sync_dist = opts.sync_dist;
-  if (fresh.on_step && !rule->step_allowed)
+  const bool on_step = opts.on_step.value_or(rule->default_on_step);
+  const bool on_epoch = opts.on_epoch.value_or(rule->default_on_epoch);
+  if (on_step && !rule->step_allowed)
     throw std::logic_error("You can't log(" + std::string(name) + ", on_step=true) in `" + std::string(fx_name(fx)) +
                            "`, must be one of false.");
-  if (!fresh.on_epoch && rule->epoch_forbidden_false)
+  if (!on_epoch && rule->epoch_forbidden_false)
     throw std::logic_error("You can't log(" + std::string(name) + ", on_epoch=false) in `" + std::string(fx_name(fx)) +
                            "`, must be one of true.");
-  if (!fresh.on_step && !fresh.on_epoch)
+  if (!on_step && !on_epoch)
     throw std::logic_error("log(" + std::string(name) +
                            "): on_step and on_epoch are both false: nothing would be logged.");
+  // A key logged again with the same options (every step does) builds nothing.
+  auto same_options = [&](const ResultEntry& e) {
+    return e.on_step == on_step && e.on_epoch == on_epoch && e.prog_bar == opts.prog_bar && e.logger == opts.logger &&
+           e.reduce == opts.reduce_fx && e.sync_dist == opts.sync_dist;
+  };
+  auto fresh = [&](std::string key) {
+    ResultEntry e;
+    e.name = std::move(key);
+    e.fx = fx;
+    e.on_step = on_step;
+    e.on_epoch = on_epoch;
+    e.prog_bar = opts.prog_bar;
+    e.logger = opts.logger;
+    e.reduce = opts.reduce_fx;
+    e.sync_dist = opts.sync_dist;
+    e.last_call = call_id;
+    return e;
+  };
   // Few keys per stage: a linear scan beats hashing and allocates nothing.
   for (auto& e : entries_) {
     if (e.name != name) continue;
-    if (!e.same_options(fresh) && e.fx == fx && e.last_call == call_id)
-      throw std::logic_error("You called `log(" + e.name + ", ...)` twice in `" + std::string(fx_name(fx)) +
-                             "` with different arguments. This is not allowed.");
-    if (!e.same_options(fresh)) {
-      fresh.name = e.name;
-      fresh.last_call = call_id;
-      e = std::move(fresh);
+    if (same_options(e)) {
+      e.last_call = call_id;
       return e;
     }
-    e.last_call = call_id;
+    if (e.fx == fx && e.last_call == call_id)
+      throw std::logic_error("You called `log(" + e.name + ", ...)` twice in `" + std::string(fx_name(fx)) +
+                             "` with different arguments. This is not allowed.");
+    e = fresh(std::move(e.name));
     return e;
   }
-  fresh.name = std::string(name);
-  fresh.last_call = call_id;
-  return entries_.emplace_back(std::move(fresh));
+  return entries_.emplace_back(fresh(std::string(name)));
 }
 
 torch::Tensor ResultCollection::synced_epoch_value(const ResultEntry& e) const {

@@ -106,3 +106,28 @@ TEST_CASE("log() adds no host sync when nothing consumes the value (and a consum
       {.max_epochs = 1, .log_every_n_steps = 2}, L::CSVLogger({.save_dir = dir.path}));
   CHECK_THROWS(logged.fit(model, train));  // the logger reads it at step 2
 }
+
+TEST_CASE("a logged value is what detach() gives: same storage and version, no autograd history") {
+  auto w = torch::ones({1}, torch::requires_grad());
+  auto loss = (w * 3).sum();  // a non-leaf with a graph, as a training_step's loss
+  auto d = L::detail::detached(loss);
+  auto ref = loss.detach();
+  CHECK(!d.requires_grad());
+  CHECK(!d.grad_fn());
+  CHECK(d.data_ptr() == loss.data_ptr());
+  CHECK(d.sizes() == ref.sizes());
+  CHECK(d.strides() == ref.strides());
+  CHECK(d.dtype() == ref.dtype());
+  loss.add_(1);  // an in-place change: both see it, and share the version counter as detach() does
+  CHECK(d.item<float>() == doctest::Approx(4.0));
+  CHECK(d._version() == loss._version());
+  CHECK(ref._version() == loss._version());
+  // The graph is still whole: logging did not take the value out of it.
+  CHECK_NOTHROW((w * 3).sum().backward());
+  CHECK(w.grad().item<float>() == doctest::Approx(3.0));
+  // A view keeps its offset and strides.
+  auto m = torch::arange(12, torch::kFloat).reshape({3, 4}).t();
+  auto dv = L::detail::detached(m.select(0, 1));
+  CHECK(dv.storage_offset() == 1);
+  CHECK(torch::equal(dv, m.select(0, 1)));
+}

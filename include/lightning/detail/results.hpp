@@ -47,17 +47,25 @@ struct ResultEntry {
   // read again without another collective.
   torch::Tensor epoch_cache;
 
-  bool same_options(const ResultEntry& o) const noexcept {
-    return on_step == o.on_step && on_epoch == o.on_epoch && prog_bar == o.prog_bar &&
-           logger == o.logger && reduce == o.reduce && sync_dist == o.sync_dist;
-  }
-
   torch::Tensor epoch_value() const {
     if (metric) return metric_compute(metric);
     if (reduce == Reduce::mean) return cumulated / static_cast<double>(cumulated_batch_size);
     return cumulated;
   }
 };
+
+/// What `value.detach()` returns (the same storage and version counter, no
+/// autograd history), made without a dispatched operator: log() runs every
+/// step, and the dispatched detach (autograd and view bookkeeping) was about
+/// half of its cost. Tensors of other kinds take the dispatched path.
+inline torch::Tensor detached(const torch::Tensor& value) {
+  if (!value.defined() || value.layout() != torch::kStrided || value.is_inference() || value.has_names())
+    return value.detach();
+  const c10::TensorImpl* impl = value.unsafeGetTensorImpl();
+  auto out = impl->shallow_copy_and_detach(impl->version_counter(), /*allow_tensor_metadata_change=*/false);
+  out->set_autograd_meta(nullptr);
+  return torch::Tensor(std::move(out));
+}
 
 /// Where a value for the maps of metrics goes.
 struct MetricMaps {
@@ -84,7 +92,7 @@ class ResultCollection {
       throw std::invalid_argument("lightning: `" + e.name +
                                   "` was logged as a metric object before; log a tensor under another name");
     }
-    auto v = value.detach();
+    auto v = detached(value);
     if (e.on_step) {
       // As Lightning, a synced step value is reduced at log() time with reduce_fx.
       e.step_value = e.sync_dist && sync_ && sync_steps_ ? sync_(v, e.reduce) : v;
