@@ -286,6 +286,71 @@ void breakdown(const Args& a) {
               steady <= kDefaultsTarget ? "met" : "MISSED", median(over_bare), median(over_bare_logging));
 }
 
+/// Where the per-epoch checkpoint's time lands: each step of A timed alone
+/// (step i = training_step i to training_step i+1) over 100 epochs, by its
+/// position in the epoch. The last position holds the epoch's end (the
+/// checkpoint taken on the training thread); the first positions, the steps
+/// that run while the writer thread serializes, writes and fsyncs it.
+std::vector<std::chrono::steady_clock::time_point>* step_marks = nullptr;
+void record_step_mark() { step_marks->push_back(std::chrono::steady_clock::now()); }
+
+template <class IO>
+std::vector<std::vector<double>> step_times_by_position(const std::vector<L::Batch>& batches, int64_t epochs,
+                                                        bool checkpointing) {
+  static std::FILE* devnull = std::fopen("/dev/null", "w");
+  fresh_run_directory();
+  std::vector<std::chrono::steady_clock::time_point> marks;
+  marks.reserve(static_cast<std::size_t>(epochs) * batches.size() + 1);
+  step_marks = &marks;
+  step_marker = record_step_mark;
+  RegressionLogged model;
+  L::Trainer<RegressionLogged, IO> trainer({.max_epochs = epochs,
+                                            .log_every_n_steps = 50,
+                                            .enable_checkpointing = checkpointing,
+                                            .default_root_dir = "bench_logs"},
+                                           L::ProgressBar({.in_place = 0, .stream = devnull}),
+                                           L::ModelSummary({.stream = devnull}));
+  trainer.fit(model, batches);
+  step_marker = nullptr;
+  const std::size_t n = batches.size();
+  std::vector<std::vector<double>> by_position(n);
+  for (std::size_t i = n; i + 1 < marks.size(); ++i)  // epoch 0 left out: it pays the first-use costs
+    by_position[i % n].push_back(std::chrono::duration<double, std::micro>(marks[i + 1] - marks[i]).count());
+  return by_position;
+}
+
+void epoch_boundary(const Args& a) {
+  const auto batches = regression_batches();
+  const std::size_t n = batches.size();
+  const char* names[3] = {"defaults, no checkpointing", "defaults (AsyncCheckpointIO)", "defaults, TorchCheckpointIO"};
+  std::vector<std::vector<double>> pooled[3];
+  for (auto& p : pooled) p.resize(n);
+  const int rounds = std::max(3, a.repeats / 3);
+  for (int r = 0; r < rounds; ++r)
+    for (int v = 0; v < 3; ++v) {
+      auto t = v == 2 ? step_times_by_position<L::TorchCheckpointIO>(batches, 100, true)
+                      : step_times_by_position<L::AsyncCheckpointIO>(batches, 100, v == 1);
+      for (std::size_t p = 0; p < n; ++p) pooled[v][p].insert(pooled[v][p].end(), t[p].begin(), t[p].end());
+    }
+  std::printf("\nThe epoch boundary, step by step (workload A, 100 epochs x %d rounds; median µs of each step by its"
+              " position in the epoch;\n  the last step also holds the epoch's end, the first ones run beside the"
+              " checkpoint write)\n",
+              rounds);
+  std::printf("%-30s %9s %7s %7s %7s %7s %7s %7s %9s %12s\n", "", "last+end", "0", "1", "2", "3", "4", "5", "middle",
+              "epoch sum");
+  std::vector<double> sums;
+  for (int v = 0; v < 3; ++v) {
+    double sum = 0;
+    for (std::size_t p = 0; p < n; ++p) sum += median(pooled[v][p]);
+    sums.push_back(sum);
+    std::printf("%-30s %9.1f", names[v], median(pooled[v][n - 1]));
+    for (std::size_t p = 0; p < 6; ++p) std::printf(" %7.1f", median(pooled[v][p]));
+    std::printf(" %9.1f %12.1f\n", median(pooled[v][n / 2]), sum);
+  }
+  std::printf("the checkpoint per epoch (epoch sum over no checkpointing): asynchronous %.1f µs, synchronous %.1f µs\n",
+              sums[1] - sums[0], sums[2] - sums[0]);
+}
+
 /// Workload A in Python PyTorch (Debian's python3-torch), as a reference row.
 double python_reference(const Args& a) {
   const char* py = "/usr/bin/python3";
@@ -469,6 +534,7 @@ int main(int argc, char** argv) {
 
   if (a.breakdown) {
     breakdown(a);
+    epoch_boundary(a);
     std::filesystem::remove_all("bench_logs");
     return 0;
   }
