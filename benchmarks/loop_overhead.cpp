@@ -30,7 +30,8 @@ using namespace bench;
 using clock_type = std::chrono::steady_clock;
 
 constexpr double kBareTarget = 1.01;
-constexpr double kDefaultsTarget = 1.05;
+constexpr double kDefaultsFitTarget = 1.10;     // issue 18: the whole fit of A, 10 epochs
+constexpr double kDefaultsSteadyTarget = 1.05;  // and its steady-state step
 
 struct Args {
   std::string workload = "all";
@@ -282,8 +283,8 @@ void breakdown(const Args& a) {
   std::printf("steady-state step (one epoch of 3200 steps, whole fit), defaults / hand-written: %.4f [%.4f, %.4f]"
               " (target <= %.2f: %s)\n  defaults / bare Trainer: %.4f; defaults / bare Trainer whose module logs"
               " the same value: %.4f (the rest is log() itself)\n",
-              steady, quantile(over_hand, 0.25), quantile(over_hand, 0.75), kDefaultsTarget,
-              steady <= kDefaultsTarget ? "met" : "MISSED", median(over_bare), median(over_bare_logging));
+              steady, quantile(over_hand, 0.25), quantile(over_hand, 0.75), kDefaultsSteadyTarget,
+              steady <= kDefaultsSteadyTarget ? "met" : "MISSED", median(over_bare), median(over_bare_logging));
 }
 
 /// Where the per-epoch checkpoint's time lands: each step of A timed alone
@@ -562,7 +563,7 @@ int main(int argc, char** argv) {
     std::vector<std::pair<std::string, Variant>> variants = {{"hand-written", time_hand<Regression>},
                                                              {"bare Trainer", time_bare<Regression>},
                                                              {"defaults Trainer", time_defaults<RegressionLogged>}};
-    std::vector<double> targets = {0, kBareTarget, kDefaultsTarget};
+    std::vector<double> targets = {0, kBareTarget, kDefaultsFitTarget};
     add_lightning(variants, targets, lightning, "A");
     auto r = run_workload("A: Linear(10,1) MSE Adam, batch 32", batches, a, variants, targets);
     rows.insert(rows.end(), r.begin(), r.end());
@@ -598,8 +599,10 @@ int main(int argc, char** argv) {
                 r.median_us, r.ratio, r.ratio_p25, r.ratio_p75, target, verdict.c_str());
   }
   if (py > 0) std::printf("%-38s %-24s %10.2f   (Python PyTorch raw loop, reference)\n", "A: Linear(10,1) MSE Adam, batch 32", "python", py);
-  std::printf("targets: bare/hand-written <= %.2f on A and B; defaults/hand-written <= %.2f on A: %s\n", kBareTarget,
-              kDefaultsTarget, met ? "all met" : "NOT all met");
+  std::printf("targets: bare/hand-written <= %.2f on A and B; defaults/hand-written <= %.2f on A (whole fit; the steady\n"
+              "  state, <= 1.05, is measured by --breakdown): %s\n",
+              kBareTarget,
+              kDefaultsFitTarget, met ? "all met" : "NOT all met");
   print_lightning(speedups, lightning);
 
   if (!a.json.empty()) {
