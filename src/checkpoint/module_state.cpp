@@ -1,6 +1,8 @@
 // (see checkpoint/module_state.hpp)
 #include "lightning/checkpoint/module_state.hpp"
 
+#include "lightning/detail/detached.hpp"
+
 namespace lightning::detail {
 
 std::vector<std::pair<std::string, torch::Tensor>> state_entries(const torch::nn::Module& module) {
@@ -28,7 +30,7 @@ namespace lightning::checkpoint {
 
 Dict module_state_dict(const torch::nn::Module& module) {
   Dict out(c10::StringType::get(), c10::TensorType::get());
-  for (const auto& [name, t] : lightning::detail::state_entries(module)) out.insert(name, t.detach());
+  for (const auto& [name, t] : lightning::detail::state_entries(module)) out.insert(name, lightning::detail::detached(t));
   return out;
 }
 

@@ -10,6 +10,7 @@
 
 #include "lightning/checkpoint/error.hpp"
 #include "lightning/checkpoint/file.hpp"
+#include "lightning/detail/detached.hpp"
 
 namespace lightning::checkpoint {
 
@@ -73,9 +74,12 @@ class Snapshotting {
       throw CheckpointError("cannot store a sparse, quantized or MKL-DNN tensor in a checkpoint; convert it to a dense one");
     if (!storable_dtype(t.scalar_type()))
       throw CheckpointError(std::string("cannot store a tensor of dtype ") + c10::toString(t.scalar_type()));
-    auto src = t.detach();
     // Off the CPU: a host copy now (the device may change it after this returns).
-    if (!src.device().is_cpu()) return src.to(torch::kCPU, /*non_blocking=*/false, /*copy=*/true);
+    if (!t.device().is_cpu())
+      return lightning::detail::detached(t).to(torch::kCPU, /*non_blocking=*/false, /*copy=*/true);
+    // Read in place: the copy below is a new tensor without autograd history,
+    // so no detach() (a dispatched operator per tensor) is needed first.
+    const torch::Tensor& src = t;
     const auto& st = src.storage();
     auto it = copies_.find(st.unsafeGetStorageImpl());
     if (it == copies_.end()) {

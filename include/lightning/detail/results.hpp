@@ -13,6 +13,7 @@
 #include "../checkpoint/dict.hpp"
 #include "../log_options.hpp"
 #include "../metrics/metric.hpp"
+#include "detached.hpp"
 #include "fx.hpp"
 
 namespace lightning::detail {
@@ -53,19 +54,6 @@ struct ResultEntry {
     return cumulated;
   }
 };
-
-/// What `value.detach()` returns (the same storage and version counter, no
-/// autograd history), made without a dispatched operator: log() runs every
-/// step, and the dispatched detach (autograd and view bookkeeping) was about
-/// half of its cost. Tensors of other kinds take the dispatched path.
-inline torch::Tensor detached(const torch::Tensor& value) {
-  if (!value.defined() || value.layout() != torch::kStrided || value.is_inference() || value.has_names())
-    return value.detach();
-  const c10::TensorImpl* impl = value.unsafeGetTensorImpl();
-  auto out = impl->shallow_copy_and_detach(impl->version_counter(), /*allow_tensor_metadata_change=*/false);
-  out->set_autograd_meta(nullptr);
-  return torch::Tensor(std::move(out));
-}
 
 /// Where a value for the maps of metrics goes.
 struct MetricMaps {
