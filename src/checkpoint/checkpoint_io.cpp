@@ -47,7 +47,7 @@ detail::BackgroundWriter& AsyncCheckpointIO::writer() {
 }
 
 void AsyncCheckpointIO::save_checkpoint(checkpoint::Dict ckpt, const std::filesystem::path& path) {
-  if (writer_) writer_->release_finished();  // before the copy: the older copies are gone first
+  if (writer_) writer_->release_finished();  // before the copy, so the bound above holds
   c10::IValue copy = checkpoint::snapshot_consuming(c10::IValue(std::move(ckpt)));
   writer().submit(path, [copy = std::move(copy), path] { checkpoint::write(path, copy.toGenericDict()); });
 }

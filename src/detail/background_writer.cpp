@@ -37,12 +37,9 @@ void BackgroundWriter::loop() {
   for (;;) {
     has_work_.wait(lock, [&] { return stop_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stop_, and everything done
-    Job job = std::move(queue_.front());
-    queue_.pop_front();
+    running_.splice(running_.end(), queue_, queue_.begin());
+    Job& job = running_.front();
     if (job.effect == Effect::writes) --pending_writes_;
-    running_ = job.path;
-    running_effect_ = job.effect;
-    busy_ = true;
     lock.unlock();
     has_room_.notify_all();  // a waiting write and a waiting removal wait for different room
     std::exception_ptr err;
@@ -52,13 +49,11 @@ void BackgroundWriter::loop() {
       err = std::current_exception();
     }
     lock.lock();
-    finished_.push_back(std::move(job));  // freed by the thread that submitted it
-    busy_ = false;
-    running_.clear();
+    finished_.splice(finished_.end(), running_);
     if (err) {
       std::size_t writes = 0, removals = 0;
       for (const auto& j : queue_) ++(j.effect == Effect::writes ? writes : removals);
-      queue_.clear();
+      finished_.splice(finished_.end(), queue_);  // dropped
       pending_writes_ = 0;
       error_ = err;  // as thrown (a CheckpointError stays one), unless there is more to say
       if (writes + removals > 0) {
@@ -74,16 +69,18 @@ void BackgroundWriter::loop() {
       }
       failed_.store(true, std::memory_order_release);
     }
+    has_finished_.store(true, std::memory_order_release);
     if (queue_.empty()) idle_.notify_all();
     if (err) has_room_.notify_all();  // every waiting submit() sees the error
   }
 }
 
 void BackgroundWriter::release_finished() {
-  std::vector<Job> done;
+  std::list<Job> done;
   {
     std::lock_guard lock(m_);
     done.swap(finished_);
+    has_finished_.store(false, std::memory_order_relaxed);
   }
 }  // destroyed here, outside the lock
 
@@ -102,11 +99,13 @@ void BackgroundWriter::submit(std::filesystem::path path, std::function<void()> 
 }
 
 void BackgroundWriter::wait() {
-  std::unique_lock lock(m_);
-  idle_.wait(lock, [&] { return queue_.empty() && !busy_; });
-  std::vector<Job> done;
-  done.swap(finished_);
-  lock.unlock();
+  std::list<Job> done;
+  {
+    std::unique_lock lock(m_);
+    idle_.wait(lock, [&] { return queue_.empty() && running_.empty(); });
+    done.swap(finished_);
+    has_finished_.store(false, std::memory_order_relaxed);
+  }
   done.clear();
   rethrow_if_failed();
 }
@@ -125,7 +124,7 @@ std::optional<BackgroundWriter::Effect> BackgroundWriter::last_pending(const std
   std::lock_guard lock(m_);
   for (auto it = queue_.rbegin(); it != queue_.rend(); ++it)
     if (it->path == path) return it->effect;
-  if (busy_ && running_ == path) return running_effect_;
+  if (!running_.empty() && running_.front().path == path) return running_.front().effect;
   return std::nullopt;
 }
 

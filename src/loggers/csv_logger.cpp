@@ -132,10 +132,11 @@ void CSVLogger::State::write_rows() {
 }
 
 // Appends, or truncates back to the old size on failure: the rows already
-// on disk stay whole and the pending ones stay pending. Plain write(2), not
-// stdio: a FILE's buffer is a fresh 4 KB malloc, a request large enough to make
-// glibc consolidate the training thread's freed blocks each time (~60% of
-// what a save cost).
+// on disk stay whole and the pending ones stay pending (a file deleted since
+// write_rows() looked is an error, and the next save writes it anew, header
+// first). Plain write(2), not stdio: a FILE's buffer is a fresh 4 KB malloc,
+// a request large enough to make glibc consolidate the training thread's
+// freed blocks at every save.
 void CSVLogger::State::append(const std::filesystem::path& path, const std::string& text) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) detail::throw_io("cannot open for appending", path, errno);
@@ -146,9 +147,9 @@ void CSVLogger::State::append(const std::filesystem::path& path, const std::stri
   int err = 0;
   while (left > 0) {
     const ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : EIO;  // 0: no progress, and none to expect
       break;
     }
     p += n;

@@ -205,16 +205,15 @@ TEST_CASE("a removal does not wait for room behind a waiting write, and runs aft
     order.push_back("write a");
   });
   started.get_future().wait();
-  writer.submit("b", [&order] { order.push_back("write b"); });  // the one write that may wait
+  writer.submit("b", [&order] { order.push_back("write b"); });  // the queue's one waiting write
   // A save then the removal of the file it replaces: the removal holds no
   // snapshot, so it queues at once instead of waiting for the writer.
-  std::atomic<bool> removal_queued{false};
+  std::promise<void> queued;
   std::thread t([&] {
     writer.submit("old", [&order] { order.push_back("remove old"); }, L::detail::BackgroundWriter::Effect::removes);
-    removal_queued = true;
+    queued.set_value();
   });
-  for (int i = 0; i < 200 && !removal_queued.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  CHECK(removal_queued.load());
+  CHECK(queued.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready);
   CHECK(writer.last_pending("old") == L::detail::BackgroundWriter::Effect::removes);
   release.set_value();
   t.join();
@@ -242,6 +241,18 @@ TEST_CASE("a finished job is destroyed by the thread that submits or waits, not 
   writer.wait();
   CHECK(ran_on != std::this_thread::get_id());  // it ran on the writer thread
   CHECK(*destroyed_on == std::this_thread::get_id());
+
+  // release_if_finished(), which AsyncCheckpointIO::check() calls before each batch, frees it too.
+  Witness w2;
+  const auto destroyed_on2 = w2.destroyed_on;
+  std::promise<void> ran;
+  writer.submit("b", [w2 = std::move(w2), &ran] { ran.set_value(); });
+  ran.get_future().wait();
+  for (int i = 0; i < 10000 && *destroyed_on2 == std::thread::id(); ++i) {
+    writer.release_if_finished();  // the job may still be between its end and the finished list
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  CHECK(*destroyed_on2 == std::this_thread::get_id());
 }
 
 TEST_CASE("fit with the default asynchronous checkpoints: durable before on_fit_end, top-k kept exact") {

@@ -114,6 +114,7 @@ TEST_CASE("a logged value is what detach() gives: same storage and version, no a
   auto ref = loss.detach();
   CHECK(!d.requires_grad());
   CHECK(!d.grad_fn());
+  CHECK(d.is_leaf());
   CHECK(d.data_ptr() == loss.data_ptr());
   CHECK(d.sizes() == ref.sizes());
   CHECK(d.strides() == ref.strides());
@@ -122,12 +123,21 @@ TEST_CASE("a logged value is what detach() gives: same storage and version, no a
   CHECK(d.item<float>() == doctest::Approx(4.0));
   CHECK(d._version() == loss._version());
   CHECK(ref._version() == loss._version());
-  // The graph is still whole: logging did not take the value out of it.
-  CHECK_NOTHROW((w * 3).sum().backward());
+  // The loss's own graph is untouched: backward through it still works.
+  loss.backward();
   CHECK(w.grad().item<float>() == doctest::Approx(3.0));
   // A view keeps its offset and strides.
   auto m = torch::arange(12, torch::kFloat).reshape({3, 4}).t();
   auto dv = L::detail::detached(m.select(0, 1));
   CHECK(dv.storage_offset() == 1);
   CHECK(torch::equal(dv, m.select(0, 1)));
+  // Other kinds take the dispatched detach() and come out the same.
+  torch::Tensor inference;
+  {
+    c10::InferenceMode guard;
+    inference = torch::ones({2});
+  }
+  CHECK(L::detail::detached(inference).is_inference());
+  auto sparse = torch::eye(2).to_sparse();
+  CHECK(L::detail::detached(sparse).is_sparse());
 }

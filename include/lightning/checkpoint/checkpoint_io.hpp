@@ -40,9 +40,11 @@ class AsyncCheckpointIO {
 
   struct Options {
     /// Checkpoints copied and waiting behind the one being written; a save
-    /// beyond them waits. Each holds a copy of the state in memory: at most
-    /// max_pending + 2 copies exist at once (the one being written, those
-    /// waiting, and the one a waiting save has just taken).
+    /// beyond them waits (a removal holds no copy and does not count). Each
+    /// holds a copy of the state in memory: at most max_pending + 2 copies
+    /// exist at once (the one being written, those waiting, and the one a
+    /// waiting save has just taken). A written copy is freed before the
+    /// next training batch, or at the next save or the stage's end.
     std::size_t max_pending = 1;
   };
 
@@ -61,9 +63,12 @@ class AsyncCheckpointIO {
   /// Whether `path` will exist once the queued operations have run (a
   /// queued write: yes; a queued removal: waits for it).
   bool exists(const std::filesystem::path& path) const;
-  /// Rethrows a background write's error.
+  /// Rethrows a background write's error; frees the copies already written
+  /// (here, on the training thread, before its next batch).
   void check() {
-    if (writer_) writer_->rethrow_if_failed();
+    if (!writer_) return;
+    writer_->rethrow_if_failed();
+    writer_->release_if_finished();
   }
   /// Returns once every queued write is durable; rethrows a write's error.
   void teardown();

@@ -5,17 +5,22 @@
 // once that write is durable. The queue is bounded: a write waits while
 // max_pending writes wait, so memory held by pending snapshots stays bounded;
 // a removal holds no snapshot and waits only behind kMaxPendingRemovals
-// others (a save and the removal of the file it replaces, one after the
-// other, must not put the training thread to sleep until the writer thread
-// has woken up and taken the save: on these VMs that sleep and wake-up cost
-// ~200 us per epoch). After a job
-// fails, the jobs queued behind it are dropped (a removal must never follow
-// a failed write) and the error is rethrown by the next submit(),
-// rethrow_if_failed() or wait().
+// others (a save followed by the removal of the file it replaces must not
+// put the training thread to sleep until the writer has taken the save).
+// After a job fails, the jobs queued behind it are dropped (a removal must
+// never follow a failed write) and the error is rethrown by the next
+// submit(), rethrow_if_failed() or wait().
+//
+// A job that has run (and what it holds: a snapshot) is destroyed by the
+// submitting side, at its next release_if_finished(), submit() or wait(),
+// not by the writer: the snapshot was allocated there, and freeing it on
+// the writer thread made the two threads contend for the allocator. Jobs
+// move between lists by splicing, so the writer thread never allocates for
+// them.
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
-#include <deque>
+#include <list>
 #include <exception>
 #include <filesystem>
 #include <functional>
@@ -23,7 +28,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <vector>
 
 namespace lightning::detail {
 
@@ -46,12 +50,12 @@ class BackgroundWriter {
   /// Returns once every submitted job has run; rethrows the first error.
   void wait();
 
-  /// Destroys, on the calling thread, the jobs that have run (and the
-  /// snapshots they hold). submit() and wait() do it too. Memory is freed
-  /// by the thread that allocated it: the writer freeing the training
-  /// thread's snapshot (~1,600 blocks) held glibc's main-arena lock against
-  /// that thread's own allocations, which slowed its next steps ~2x.
+  /// Destroys, on the calling thread, the jobs that have run.
   void release_finished();
+  /// release_finished() if a job has run since (one atomic load otherwise).
+  void release_if_finished() {
+    if (has_finished_.load(std::memory_order_acquire)) release_finished();
+  }
 
   /// Rethrows a failed job's error, if any (one atomic load otherwise).
   void rethrow_if_failed() {
@@ -82,11 +86,11 @@ class BackgroundWriter {
   std::size_t pending_writes_ = 0;  // in queue_
   mutable std::mutex m_;
   std::condition_variable has_work_, has_room_, idle_;
-  std::deque<Job> queue_;
-  std::vector<Job> finished_;  // run, waiting for release_finished()
-  std::filesystem::path running_;
-  Effect running_effect_ = Effect::writes;
-  bool busy_ = false, stop_ = false;
+  std::list<Job> queue_;
+  std::list<Job> running_;   // the job being run, if any (read by others under m_ only)
+  std::list<Job> finished_;  // run or dropped, waiting for release_finished()
+  std::atomic<bool> has_finished_{false};
+  bool stop_ = false;
   std::exception_ptr error_;
   std::atomic<bool> failed_{false};
   std::thread thread_;  // last: started once the rest is ready
