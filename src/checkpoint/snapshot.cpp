@@ -79,8 +79,7 @@ class Snapshotting {
       return lightning::detail::detached(t).to(torch::kCPU, /*non_blocking=*/false, /*copy=*/true);
     // Read in place: the copy below is a new tensor without autograd history,
     // so no detach() (a dispatched operator per tensor) is needed first.
-    const torch::Tensor& src = t;
-    const auto& st = src.storage();
+    const auto& st = t.storage();
     auto it = copies_.find(st.unsafeGetStorageImpl());
     if (it == copies_.end()) {
       c10::Storage copy(c10::Storage::use_byte_size_t(), st.nbytes(), c10::GetCPUAllocator(), /*resizable=*/false);
@@ -89,9 +88,9 @@ class Snapshotting {
     }
     // The view built directly on the copied storage: no operator dispatch
     // (a checkpoint holds a few dozen tensors, each was two dispatched calls).
-    auto out = at::detail::make_tensor<c10::TensorImpl>(c10::Storage(it->second), src.key_set(), src.dtype());
-    out.unsafeGetTensorImpl()->set_storage_offset(src.storage_offset());
-    out.unsafeGetTensorImpl()->set_sizes_and_strides(src.sizes(), src.strides());
+    auto out = at::detail::make_tensor<c10::TensorImpl>(c10::Storage(it->second), t.key_set(), t.dtype());
+    out.unsafeGetTensorImpl()->set_storage_offset(t.storage_offset());
+    out.unsafeGetTensorImpl()->set_sizes_and_strides(t.sizes(), t.strides());
     return out;
   }
 

@@ -99,14 +99,11 @@ void BackgroundWriter::submit(std::filesystem::path path, std::function<void()> 
 }
 
 void BackgroundWriter::wait() {
-  std::list<Job> done;
   {
     std::unique_lock lock(m_);
     idle_.wait(lock, [&] { return queue_.empty() && running_.empty(); });
-    done.swap(finished_);
-    has_finished_.store(false, std::memory_order_relaxed);
   }
-  done.clear();
+  release_finished();
   rethrow_if_failed();
 }
 

@@ -81,19 +81,23 @@ void AtomicFile::discard() noexcept {
   }
 }
 
-void AtomicFile::write(const void* data, std::size_t size) {
-  if (fd_ < 0) throw std::logic_error("AtomicFile::write after commit");
+int write_all(int fd, const void* data, std::size_t size) noexcept {
   auto* p = static_cast<const char*>(data);
   while (size > 0) {
-    const ssize_t n = ::write(fd_, p, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int e = errno;
-      discard();
-      throw_io("cannot write", temp_, e);
-    }
+    const ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? errno : EIO;
     p += n;
     size -= static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+void AtomicFile::write(const void* data, std::size_t size) {
+  if (fd_ < 0) throw std::logic_error("AtomicFile::write after commit");
+  if (const int e = write_all(fd_, data, size)) {
+    discard();
+    throw_io("cannot write", temp_, e);
   }
 }
 

@@ -142,19 +142,7 @@ void CSVLogger::State::append(const std::filesystem::path& path, const std::stri
   if (fd < 0) detail::throw_io("cannot open for appending", path, errno);
   struct stat st {};
   const bool sized = ::fstat(fd, &st) == 0;
-  const char* p = text.data();
-  std::size_t left = text.size();
-  int err = 0;
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      err = n < 0 ? errno : EIO;  // 0: no progress, and none to expect
-      break;
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
+  int err = detail::write_all(fd, text.data(), text.size());
   if (err == 0) {
     if (::close(fd) == 0) return;
     err = errno;

@@ -79,7 +79,7 @@ for h in $list; do
     lightning/ddp.hpp | lightning/strategy/ddp*)
       [ "$ddp" = yes ] || { echo "skip $h (no c10d in this build)" >>"$results"; continue; }
       echo "$h -DUSE_DISTRIBUTED -DUSE_C10D_GLOO -DLIGHTNING_HAVE_C10D=1 -I$inc/lightning/compat" ;;
-    lightning/export/onnx.hpp)
+    lightning/export/onnx.hpp | lightning/export/onnx_rules.hpp)
       [ -n "$onnx" ] || { echo "skip $h (no ONNX library in this build)" >>"$results"; continue; }
       echo "$h $onnx" ;;
     *) echo "$h" ;;

@@ -19,6 +19,10 @@ namespace lightning::detail {
 [[noreturn]] void throw_io(std::string_view what, const std::filesystem::path& path, int err,
                            std::string_view expected = "expected a writable directory with free space");
 
+/// Writes all `size` bytes to `fd`, through short writes and EINTR. Returns
+/// 0, or the errno of the failure (EIO for a write that makes no progress).
+int write_all(int fd, const void* data, std::size_t size) noexcept;
+
 /// Whether a written file must survive a power loss once written.
 enum class Durability { durable, process_crash_only };
 
